@@ -1,0 +1,259 @@
+/*
+ * berth_spawn.c - the only C in Berth's runtime.
+ *
+ * Why C at all: a .NET process is always multi-threaded, and the kernel refuses
+ * setns(CLONE_NEWUSER), setns(CLONE_NEWNS) and unshare(CLONE_NEWUSER) to a
+ * multi-threaded process; a managed child after fork may deadlock on locks held by
+ * threads that no longer exist. So this file does exactly the part that needs a
+ * single-threaded process, in a freshly cloned child that runs nothing but this C:
+ *
+ *   1. join namespaces given as file descriptors (setns), user namespace first;
+ *   2. clone the final child into the new namespaces (the second clone is what
+ *      makes a joined PID namespace take effect);
+ *   3. wait for the parent's go-ahead (it writes the id maps and places the child
+ *      in its cgroups meanwhile), become root of a new/joined user namespace,
+ *      unshare the cgroup namespace (after the cgroup move, so the container's
+ *      cgroup is its root), setsid;
+ *   4. execveat() the runtime binary from a sealed memfd, so the C# half
+ *      (`berth-runtime init`) runs in the container's namespaces from the start.
+ *
+ * Between clone and exec only async-signal-safe system calls are made.
+ * Errors travel to the parent over a CLOEXEC pipe: if exec succeeds the pipe
+ * just closes, so the parent reads EOF (the posix_spawn technique).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLONE_NEWCGROUP
+#define CLONE_NEWCGROUP 0x02000000
+#endif
+#ifndef AT_EMPTY_PATH
+#define AT_EMPTY_PATH 0x1000
+#endif
+
+#define BERTH_MAX_JOIN 8
+
+struct berth_spawn_request {
+    int32_t clone_flags;             /* CLONE_NEW* to create (CLONE_NEWCGROUP is unshared late) */
+    int32_t join_count;
+    int32_t join_fds[BERTH_MAX_JOIN];   /* namespace fds to setns, in this order */
+    int32_t join_types[BERTH_MAX_JOIN];
+    int32_t exe_fd;                  /* the binary to execveat (a sealed memfd) */
+    int32_t sync_fd;                 /* child's end of the sync socket; kept open across exec */
+    int32_t become_root;             /* setresuid/gid(0) after the go-ahead (user namespace) */
+    int32_t new_session;             /* setsid() before exec */
+    int32_t pdeath_signal;           /* 0 for none */
+    int32_t _pad;
+    char *const *argv;
+    char *const *envp;
+};
+
+/* A message on the error pipe: a record with the pid, or an error. */
+struct berth_report {
+    int32_t kind;        /* 1 = pid, 2 = error */
+    int32_t value;       /* the pid, or errno */
+    char what[248];      /* which step failed */
+};
+
+static void report(int fd, int kind, int value, const char *what)
+{
+    struct berth_report r;
+    memset(&r, 0, sizeof r);
+    r.kind = kind;
+    r.value = value;
+    if (what) {
+        size_t n = strlen(what);
+        if (n >= sizeof r.what) n = sizeof r.what - 1;
+        memcpy(r.what, what, n);
+    }
+    ssize_t ignored = write(fd, &r, sizeof r);
+    (void)ignored;
+}
+
+static void fail(int fd, const char *what)
+{
+    report(fd, 2, errno, what);
+    _exit(127);
+}
+
+/* In a child: every handler back to the default (the parent's are managed code), mask kept blocked. */
+static void reset_signals(void)
+{
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < _NSIG; sig++)
+        sigaction(sig, &dfl, 0); /* fails harmlessly for SIGKILL, SIGSTOP and glibc's internal ones */
+}
+
+static pid_t raw_clone(unsigned long flags)
+{
+    /* fork semantics (no CLONE_VM): the child gets a copy of this thread's stack. */
+    return (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+}
+
+static const char *ns_name(int type)
+{
+    switch (type) {
+    case CLONE_NEWUSER: return "setns(user)";
+    case CLONE_NEWNS: return "setns(mnt)";
+    case CLONE_NEWPID: return "setns(pid)";
+    case CLONE_NEWNET: return "setns(net)";
+    case CLONE_NEWIPC: return "setns(ipc)";
+    case CLONE_NEWUTS: return "setns(uts)";
+    case CLONE_NEWCGROUP: return "setns(cgroup)";
+    default: return "setns";
+    }
+}
+
+/* The final child: runs in its namespaces, waits for the parent, execs. */
+static void final_child(const struct berth_spawn_request *req, int err_fd)
+{
+    char go;
+    ssize_t n;
+
+    reset_signals();
+    if (req->pdeath_signal)
+        prctl(PR_SET_PDEATHSIG, req->pdeath_signal, 0, 0, 0);
+
+    do n = read(req->sync_fd, &go, 1); while (n < 0 && errno == EINTR);
+    if (n != 1) { errno = n == 0 ? EPIPE : errno; fail(err_fd, "waiting for the parent"); }
+    if (go != 'G') _exit(0); /* the parent gave up; nothing to report */
+
+    if (req->become_root) {
+        if (setresgid(0, 0, 0) < 0) fail(err_fd, "setresgid(0) in the user namespace");
+        if (setresuid(0, 0, 0) < 0) fail(err_fd, "setresuid(0) in the user namespace");
+    }
+    if ((req->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+        fail(err_fd, "unshare(cgroup)");
+    if (req->new_session && setsid() < 0)
+        fail(err_fd, "setsid");
+
+    /* The sync socket is the one descriptor the C# half inherits on purpose. */
+    if (fcntl(req->sync_fd, F_SETFD, 0) < 0) fail(err_fd, "clearing FD_CLOEXEC on the sync socket");
+
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, 0);
+    syscall(SYS_execveat, req->exe_fd, "", req->argv, req->envp, AT_EMPTY_PATH);
+    fail(err_fd, "execveat of the runtime binary");
+}
+
+/*
+ * Starts the container process. Returns its pid (in the caller's PID namespace) and
+ * sets *err_read to the read end of the error pipe, or returns -1 with errno set and
+ * `what` filled. The caller must later write 'G' to its end of the sync socket and then
+ * call berth_spawn_wait_exec.
+ */
+static int spawn_blocked(const struct berth_spawn_request *req, int *err_read, char *what, int what_len);
+
+int berth_spawn(const struct berth_spawn_request *req, int *err_read, char *what, int what_len)
+{
+    /* No managed signal handler may run in a child: block everything across the clone;
+       the child resets handlers and unblocks only just before exec. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = spawn_blocked(req, err_read, what, what_len);
+    int e = errno;
+    pthread_sigmask(SIG_SETMASK, &old, 0);
+    errno = e;
+    return rc;
+}
+
+static int spawn_blocked(const struct berth_spawn_request *req, int *err_read, char *what, int what_len)
+{
+    int errpipe[2];
+    unsigned long new_flags = (unsigned long)(req->clone_flags & ~CLONE_NEWCGROUP);
+
+    if (req->join_count < 0 || req->join_count > BERTH_MAX_JOIN) { errno = EINVAL; return -1; }
+    if (pipe2(errpipe, O_CLOEXEC) < 0) return -1;
+
+    if (req->join_count == 0) {
+        pid_t pid = raw_clone(new_flags);
+        if (pid < 0) {
+            int e = errno;
+            close(errpipe[0]); close(errpipe[1]);
+            if (what) strncpy(what, "clone", what_len);
+            errno = e;
+            return -1;
+        }
+        if (pid == 0) {
+            close(errpipe[0]);
+            final_child(req, errpipe[1]);
+        }
+        close(errpipe[1]);
+        *err_read = errpipe[0];
+        return pid;
+    }
+
+    /* Two stages: the first joins, the second is born inside what was joined. */
+    pid_t stage1 = raw_clone(0);
+    if (stage1 < 0) {
+        int e = errno;
+        close(errpipe[0]); close(errpipe[1]);
+        if (what) strncpy(what, "clone", what_len);
+        errno = e;
+        return -1;
+    }
+    if (stage1 == 0) {
+        close(errpipe[0]);
+        reset_signals();
+        for (int i = 0; i < req->join_count; i++)
+            if (setns(req->join_fds[i], req->join_types[i]) < 0)
+                fail(errpipe[1], ns_name(req->join_types[i]));
+        pid_t pid = raw_clone(new_flags | CLONE_PARENT);
+        if (pid < 0) fail(errpipe[1], "clone");
+        if (pid == 0) final_child(req, errpipe[1]);
+        report(errpipe[1], 1, pid, 0);
+        _exit(0);
+    }
+    close(errpipe[1]);
+
+    struct berth_report r;
+    ssize_t n;
+    do n = read(errpipe[0], &r, sizeof r); while (n < 0 && errno == EINTR);
+    int status;
+    while (waitpid(stage1, &status, 0) < 0 && errno == EINTR) {}
+    if (n == (ssize_t)sizeof r && r.kind == 1) {
+        *err_read = errpipe[0];
+        return r.value;
+    }
+    close(errpipe[0]);
+    if (n == (ssize_t)sizeof r && r.kind == 2) {
+        if (what) { strncpy(what, r.what, what_len); what[what_len - 1] = 0; }
+        errno = r.value;
+    } else {
+        if (what) strncpy(what, "namespace stage exited without a report", what_len);
+        errno = EPIPE;
+    }
+    return -1;
+}
+
+/* After the go-ahead: 0 once the child has exec'd (EOF), or -1 with errno and `what`. */
+int berth_spawn_wait_exec(int err_read, char *what, int what_len)
+{
+    struct berth_report r;
+    ssize_t n;
+    do n = read(err_read, &r, sizeof r); while (n < 0 && errno == EINTR);
+    close(err_read);
+    if (n == 0) return 0;
+    if (n == (ssize_t)sizeof r && r.kind == 2) {
+        if (what) { strncpy(what, r.what, what_len); what[what_len - 1] = 0; }
+        errno = r.value;
+        return -1;
+    }
+    if (what) strncpy(what, "reading the spawn report", what_len);
+    errno = EIO;
+    return -1;
+}
