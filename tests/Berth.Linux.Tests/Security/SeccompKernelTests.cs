@@ -1,0 +1,95 @@
+using Berth.Linux.Interop;
+using Berth.Linux.Security;
+using Berth.Oci.Runtime;
+using static Berth.Linux.Tests.Security.SeccompCompileTests;
+
+namespace Berth.Linux.Tests.Security;
+
+/// <summary>
+/// Real-kernel tests: each filter is installed without TSYNC on a dedicated thread, so it binds
+/// only that thread (which then ends); the test thread checks it stayed unfiltered.
+/// </summary>
+public class SeccompKernelTests
+{
+    internal const long NrUname = 63, NrGetppid = 110, NrGetpgid = 121, NrClone3 = 435;
+
+    /// <summary>A raw syscall: its result and errno (0 on success).</summary>
+    internal static (long Rc, int Errno) Raw(long nr, long a1 = 0)
+    {
+        long rc = LibC.syscall(nr, a1, 0, 0, 0, 0, 0);
+        return (rc, rc < 0 ? Errno.Last : 0);
+    }
+
+    [Fact]
+    public void Errno_rule_denies_only_on_the_filtered_thread()
+    {
+        var program = Seccomp.Compile(Profile("SCMP_ACT_ALLOW",
+            Rule("SCMP_ACT_ERRNO", 1234, "getppid"), Rule("SCMP_ACT_ERRNO", 38, "uname")));
+        var (ppid, uname, pid, other) = DedicatedThread.Run(() =>
+        {
+            var before = Raw(NrGetppid);
+            Assert.Equal(-1, SeccompFilter.Install(program));
+            return (Raw(NrGetppid), Raw(NrUname, 0), Raw(39 /* getpid */), before);
+        });
+        Assert.True(other.Rc > 0);
+        Assert.Equal((-1L, 1234), ppid);
+        Assert.Equal((-1L, 38), uname); // uname(NULL) would be EFAULT unfiltered
+        Assert.True(pid.Rc > 0);
+        // This thread is unaffected.
+        Assert.Equal(other.Rc, Raw(NrGetppid).Rc);
+        Assert.Equal(14, Raw(NrUname, 0).Errno); // EFAULT: the real uname ran
+    }
+
+    [Fact]
+    public void Argument_comparisons_work_in_the_kernel()
+    {
+        var gt = Rule("SCMP_ACT_ERRNO", 77, "getpgid");
+        gt.Args = new() { new LinuxSeccompArg { Index = 0, Op = "SCMP_CMP_GT", Value = 1_000_000_000 } };
+        var masked = Rule("SCMP_ACT_ERRNO", 78, "getpgid");
+        // (pid & 0xff00) == 0x3300
+        masked.Args = new() { new LinuxSeccompArg { Index = 0, Op = "SCMP_CMP_MASKED_EQ", Value = 0xff00, ValueTwo = 0x3300 } };
+        var either = Rule("SCMP_ACT_ERRNO", 79, "getpgid");
+        // Same index twice: either comparison matches (one rule each, as runc).
+        either.Args = new()
+        {
+            new LinuxSeccompArg { Index = 0, Op = "SCMP_CMP_EQ", Value = 5 },
+            new LinuxSeccompArg { Index = 0, Op = "SCMP_CMP_EQ", Value = 7 },
+        };
+        var program = Seccomp.Compile(Profile("SCMP_ACT_ALLOW", gt, masked, either));
+        var r = DedicatedThread.Run(() =>
+        {
+            SeccompFilter.Install(program);
+            return new[] { Raw(NrGetpgid, 0), Raw(NrGetpgid, 2_000_000_000), Raw(NrGetpgid, 0x3301),
+                Raw(NrGetpgid, 5), Raw(NrGetpgid, 6), Raw(NrGetpgid, 7) };
+        });
+        Assert.True(r[0].Rc > 0);        // own process group
+        Assert.Equal(77, r[1].Errno);
+        Assert.Equal(78, r[2].Errno);
+        Assert.Equal(79, r[3].Errno);
+        Assert.NotEqual(79, r[4].Errno); // pid 6: the kernel's own answer
+        Assert.Equal(79, r[5].Errno);
+    }
+
+    [Fact]
+    public void Notify_install_returns_a_listener_and_without_it_the_syscall_fails_ENOSYS()
+    {
+        var p = Profile("SCMP_ACT_ALLOW", Rule("SCMP_ACT_NOTIFY", null, "getppid"));
+        p.ListenerPath = "/run/unused.sock";
+        var program = Seccomp.Compile(p);
+        var (fd, afterClose) = DedicatedThread.Run(() =>
+        {
+            int listener = SeccompFilter.Install(program);
+            LibC.close(listener);
+            return (listener, Raw(NrGetppid));
+        });
+        Assert.True(fd > 2);
+        Assert.Equal((-1L, Errno.ENOSYS), afterClose);
+    }
+
+    [Fact]
+    public void Install_rejects_a_malformed_program()
+    {
+        Assert.Throws<ArgumentException>(() => SeccompFilter.Install(new byte[12], 0));
+        Assert.Throws<ArgumentException>(() => SeccompFilter.Install(Array.Empty<byte>(), 0));
+    }
+}
