@@ -1,0 +1,65 @@
+using Berth.Linux.Cgroups.Stats;
+using Berth.Oci.Runtime;
+
+namespace Berth.Linux.Cgroups;
+
+/// <summary>Where the runtime mounts one hierarchy inside a container's /sys/fs/cgroup.</summary>
+/// <param name="Name">Sub-directory under /sys/fs/cgroup ("cpu,cpuacct", "memory", "systemd", "unified"); "" when the
+/// hierarchy is mounted at /sys/fs/cgroup itself (pure v2).</param>
+/// <param name="HostPath">The container's cgroup in that hierarchy, on the host.</param>
+/// <param name="IsV2">cgroup2 (mount fstype cgroup2, or a bind mount of the v2 directory).</param>
+/// <param name="Controllers">The v1 controllers of the hierarchy, e.g. ["cpu","cpuacct"]; used to create the
+/// per-controller symlinks ("cpu" -> "cpu,cpuacct") that systemd hosts show.</param>
+public sealed record CgroupMountPoint(string Name, string HostPath, bool IsV2, IReadOnlyList<string> Controllers);
+
+/// <summary>
+/// One container's cgroup, in every hierarchy of the host. The same object serves create (Create, Apply,
+/// AddProcess) and every later command (kill --all: Pids; pause/resume: Freeze/Thaw; update: Apply;
+/// events: Stats/OomKillCount; delete: Destroy). Nothing is created by opening it.
+/// </summary>
+public interface ICgroupManager
+{
+    CgroupLayout Layout { get; }
+
+    /// <summary>True when the cgroup is a v2 one (pure v2 host). Hybrid hosts are v1 with a unified directory beside.</summary>
+    bool IsV2 { get; }
+
+    /// <summary>Hierarchy key -> host path of this cgroup. Keys: "cpu,cpuacct", "memory", "name=systemd", ...; "unified" for the v2 directory.</summary>
+    IReadOnlyDictionary<string, string> Paths { get; }
+
+    /// <summary>The host path in the hierarchy holding <paramref name="controller"/> ("memory", "name=systemd", "unified"), or null.</summary>
+    string? PathFor(string controller);
+
+    /// <summary>True when the cgroup directory exists (in every hierarchy that has one).</summary>
+    bool Exists();
+
+    /// <summary>mkdir -p in every hierarchy, preparing cpuset levels and v2 subtree controllers on the way.</summary>
+    void Create();
+
+    /// <summary>Writes the limits; fields left null are not touched (so it serves "update" too).</summary>
+    void Apply(LinuxResources resources);
+
+    /// <summary>Moves a process (all its threads) into the cgroup in every hierarchy.</summary>
+    void AddProcess(int pid);
+
+    /// <summary>Every PID in the cgroup and its sub-cgroups.</summary>
+    IReadOnlyList<int> Pids();
+
+    /// <summary>Freezes every task and returns once the kernel reports the cgroup frozen.</summary>
+    void Freeze(TimeSpan? timeout = null);
+
+    void Thaw();
+
+    bool IsFrozen { get; }
+
+    CgroupStats Stats();
+
+    /// <summary>How many processes of this cgroup the OOM killer has killed.</summary>
+    ulong OomKillCount();
+
+    /// <summary>Removes the cgroup directories (and sub-cgroups, and parents this instance created), killing nothing.</summary>
+    void Destroy();
+
+    /// <summary>What the runtime bind-mounts for a container's "cgroup" mount.</summary>
+    IReadOnlyList<CgroupMountPoint> MountPoints();
+}

@@ -1,0 +1,2 @@
+// The cgroup tests exercise the file helpers and parsers directly.
+[assembly: System.Runtime.CompilerServices.InternalsVisibleTo("Berth.Linux.Tests")]
