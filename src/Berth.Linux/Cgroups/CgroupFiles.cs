@@ -21,7 +21,7 @@ internal static unsafe class CgroupFiles
     public static int TryWrite(string dir, string file, string value)
     {
         var path = Path.Combine(dir, file);
-        int fd = LibC.open(path, O.WRONLY | O.CLOEXEC, 0);
+        int fd = LibC.open(path, O.WRONLY | O.TRUNC | O.CLOEXEC, 0);
         if (fd < 0) return Errno.Last;
         try
         {

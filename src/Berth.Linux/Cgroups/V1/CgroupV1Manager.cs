@@ -24,7 +24,9 @@ public sealed class CgroupV1Manager : CgroupManagerBase
     {
         foreach (var d in Directories)
         {
-            if (d.Hierarchy.IsV2) MakePath(d, (parent, _) => SubtreeControl.EnableAll(parent));
+            // The hybrid unified directory only records membership; its controllers are left as the host set them
+            // (enabling one there would also keep it from ever being mounted as v1).
+            if (d.Hierarchy.IsV2) MakePath(d);
             else if (d.Hierarchy.Has("cpuset")) MakePath(d, InheritCpuset);
             else MakePath(d);
         }

@@ -45,7 +45,7 @@ internal static class V2ResourceWriter
         if (c.Quota is not null || c.Period is not null and not 0)
         {
             // cpu.max is "quota period"; keep the part the spec leaves out.
-            var cur = (CgroupFiles.TryRead(dir, "cpu.max") ?? "max 100000").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            var cur = (CgroupFiles.TryRead(dir, "cpu.max") ?? "max 100000").Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);
             var quota = c.Quota is { } q ? (q <= 0 ? "max" : q.ToString()) : cur[0];
             var period = c.Period is { } per and not 0 ? per.ToString() : cur.Length > 1 ? cur[1] : "100000";
             CgroupFiles.Write(dir, "cpu.max", $"{quota} {period}");
