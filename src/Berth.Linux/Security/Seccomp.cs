@@ -13,7 +13,10 @@ namespace Berth.Linux.Security;
 /// Semantics follow runc: syscall names libseccomp does not know are skipped; rules whose action
 /// equals the default action are skipped (libseccomp refuses them); when one rule compares the
 /// same argument index more than once, each comparison becomes a rule of its own (an OR),
-/// because libseccomp can AND only distinct arguments. Unknown actions, operators,
+/// because libseccomp can AND only distinct arguments. A second argument-less rule for a syscall
+/// that already has one is ignored with a warning (libseccomp would merge the two into a wrong
+/// action); note that an argument-less rule overrides the syscall's conditional rules in
+/// libseccomp, whatever their order. Unknown actions, operators,
 /// architectures and flags are errors naming the field.
 /// </remarks>
 public static class Seccomp
@@ -178,6 +181,8 @@ public static class Seccomp
             }
 
             var skipped = new List<string>();
+            var warnings = new List<string>();
+            var unconditional = new Dictionary<int, (uint Action, int Index)>();
             foreach (var (index, name, action, args, split) in rules)
             {
                 int nr = LibSeccomp.seccomp_syscall_resolve_name(name);
@@ -185,6 +190,18 @@ public static class Seccomp
                 {
                     if (!skipped.Contains(name)) skipped.Add(name);
                     continue;
+                }
+                if (args.Length == 0)
+                {
+                    // libseccomp 2.5 merges two unconditional rules for one syscall into a wrong
+                    // action (two errnos give a third); keep the first and say so.
+                    if (unconditional.TryGetValue(nr, out var first))
+                    {
+                        if (first.Action != action)
+                            warnings.Add($"linux.seccomp.syscalls[{index}]: \"{name}\" already has a rule without arguments in linux.seccomp.syscalls[{first.Index}]; this one is ignored");
+                        continue;
+                    }
+                    unconditional[nr] = (action, index);
                 }
                 string what = $"linux.seccomp.syscalls[{index}]: seccomp rule for \"{name}\"";
                 if (!split)
@@ -213,7 +230,7 @@ public static class Seccomp
             {
                 flags &= ~SeccompFlags.WaitKillableRecv; // meaningful (and accepted) only with a listener
             }
-            return new SeccompProgram { Bpf = bpf, Flags = flags, UsesNotify = usesNotify, SkippedSyscalls = skipped };
+            return new SeccompProgram { Bpf = bpf, Flags = flags, UsesNotify = usesNotify, SkippedSyscalls = skipped, Warnings = warnings };
         }
         finally
         {

@@ -23,6 +23,9 @@ public sealed class SeccompProgram
     /// <summary>Syscall names libseccomp does not know; their rules were left out, as runc does.</summary>
     public IReadOnlyList<string> SkippedSyscalls { get; init; } = Array.Empty<string>();
 
+    /// <summary>Rules left out because they contradict an earlier one (one line each, naming the field).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = Array.Empty<string>();
+
     /// <summary>Number of BPF instructions.</summary>
     public int InstructionCount => Bpf.Length / 8;
 }

@@ -87,6 +87,17 @@ public class SeccompKernelTests
     }
 
     [Fact]
+    public void A_second_unconditional_rule_for_a_syscall_is_ignored_with_a_warning()
+    {
+        var program = Seccomp.Compile(Profile("SCMP_ACT_ALLOW",
+            Rule("SCMP_ACT_ERRNO", 77, "getppid"), Rule("SCMP_ACT_ERRNO", 88, "getppid"), Rule("SCMP_ACT_ERRNO", 77, "getppid")));
+        var w = Assert.Single(program.Warnings);
+        Assert.Equal("linux.seccomp.syscalls[1]: \"getppid\" already has a rule without arguments in linux.seccomp.syscalls[0]; this one is ignored", w);
+        var r = DedicatedThread.Run(() => { SeccompFilter.Install(program); return Raw(NrGetppid); });
+        Assert.Equal((-1L, 77), r); // the first rule wins
+    }
+
+    [Fact]
     public void Install_rejects_a_malformed_program()
     {
         Assert.Throws<ArgumentException>(() => SeccompFilter.Install(new byte[12], 0));
