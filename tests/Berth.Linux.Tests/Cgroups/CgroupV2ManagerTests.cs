@@ -106,6 +106,61 @@ public class CgroupV2ManagerTests(UnifiedRootFixture root) : IClassFixture<Unifi
         Assert.False(Directory.Exists(dir));
     }
 
+    [Fact]
+    public void Device_rules_become_an_ebpf_filter()
+    {
+        if (root.Unified == null) return;
+        using var scope = new CgroupTestScope(root.V2Layout);
+        var m = CgroupManager.Open(scope.Path("c3"), root.V2Layout);
+        m.Create();
+        m.Apply(new LinuxResources
+        {
+            Devices =
+            [
+                new LinuxDeviceCgroup { Allow = false, Access = "rwm" },
+                new LinuxDeviceCgroup { Allow = true, Type = "c", Major = 1, Minor = 3, Access = "rwm" },  // /dev/null
+                new LinuxDeviceCgroup { Allow = true, Type = "c", Major = 1, Minor = null, Access = "r" }, // 1:* read only
+                new LinuxDeviceCgroup { Allow = false, Type = "c", Major = 1, Minor = 8, Access = "r" },   // but not /dev/random
+            ],
+        });
+        const string script = """
+            read go
+            try() { if eval "$1" 2>/dev/null; then echo "$2 ok"; else echo "$2 denied"; fi; }
+            try 'echo x > /dev/null' null-write
+            try 'head -c1 /dev/zero > /dev/null' zero-read
+            try 'echo x > /dev/zero' zero-write
+            try 'head -c1 /dev/random > /dev/null' random-read
+            try 'head -c1 /dev/urandom > /dev/null' urandom-read
+            """;
+        string Run()
+        {
+            var p = scope.Start("/bin/busybox", "sh", "-c", script);
+            m.AddProcess(p.Id);
+            p.StandardInput.WriteLine("go");
+            p.StandardInput.Close();
+            var output = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            return output;
+        }
+        Assert.Equal("null-write ok\nzero-read ok\nzero-write denied\nrandom-read denied\nurandom-read ok\n", Run());
+
+        // An update replaces the filter rather than stacking a second one.
+        m.Apply(new LinuxResources { Devices = [new LinuxDeviceCgroup { Allow = true, Type = "a", Access = "rwm" }] });
+        Assert.Equal("null-write ok\nzero-read ok\nzero-write ok\nrandom-read ok\nurandom-read ok\n", Run());
+        m.Destroy();
+    }
+
+    [Fact]
+    public void Device_program_layout()
+    {
+        var rules = new[] { new DeviceRule(false, 'a', null, null, "rwm"), new DeviceRule(true, 'c', 1, 3, "rwm") };
+        var prog = DeviceFilterProgram.Compile(rules);
+        // 6 prologue + (type, major, minor, r0, exit) + (r0, exit); "deny a" matches all, so no default after it
+        Assert.Equal((6 + 5 + 2) * 8, prog.Length);
+        Assert.Equal((6 + 5 + 2) * 8, DeviceFilterProgram.Compile([rules[1]]).Length); // default deny instead
+        Assert.Equal(0x95, prog[^8]); // ends in exit
+    }
+
     /// <summary>The v2 file-writing logic against plain files, for the controllers this host's kernel cannot show in v2.</summary>
     [Fact]
     public void Writer_renders_v2_files()
