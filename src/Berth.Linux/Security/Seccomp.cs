@@ -113,11 +113,13 @@ public static class Seccomp
         // Validate flags and rules fully before touching libseccomp, so errors come out in config order.
         uint flags = 0;
         var attrs = new List<(int Attr, string Flag)>();
+        var flagFields = new List<(uint Flag, string Name, string Field)>();
         if (config.Flags is { } fl)
         {
             for (int i = 0; i < fl.Count; i++)
             {
                 uint f = ParseFlag(fl[i], $"linux.seccomp.flags[{i}]");
+                flagFields.Add((f, fl[i], $"linux.seccomp.flags[{i}]"));
                 flags |= f;
                 if (f == SeccompFlags.Log) attrs.Add((LibSeccomp.FltAtrCtlLog, fl[i]));
                 if (f == SeccompFlags.SpecAllow) attrs.Add((LibSeccomp.FltAtrCtlSsb, fl[i]));
@@ -230,6 +232,9 @@ public static class Seccomp
             {
                 flags &= ~SeccompFlags.WaitKillableRecv; // meaningful (and accepted) only with a listener
             }
+            foreach (var (flag, name, field) in flagFields)
+                if ((flags & flag) != 0 && !SeccompFilter.IsFlagSupported(flag))
+                    throw new SecurityConfigException($"seccomp flag \"{name}\" in {field} is not supported by this kernel");
             return new SeccompProgram { Bpf = bpf, Flags = flags, UsesNotify = usesNotify, SkippedSyscalls = skipped, Warnings = warnings };
         }
         finally
