@@ -1,0 +1,189 @@
+using System.Security.Cryptography;
+using Berth.Images.Interop;
+
+namespace Berth.Images.Content;
+
+/// <summary>
+/// Content-addressable blobs under <c>ROOT/blobs/sha256/HEX</c>. A blob is written to
+/// <c>ROOT/ingest/</c>, hashed while it is written, fsynced, checked against its expected
+/// digest and size, and only then renamed into place: a blob path is never half-written.
+/// </summary>
+public sealed class ContentStore
+{
+    public string Root { get; }
+    private readonly string _blobs;
+    private readonly string _ingest;
+
+    public ContentStore(string root)
+    {
+        Root = root;
+        _blobs = Path.Combine(root, "blobs", "sha256");
+        _ingest = Path.Combine(root, "ingest");
+        Directory.CreateDirectory(_blobs);
+        Directory.CreateDirectory(_ingest);
+    }
+
+    public string PathOf(Digest d) => Path.Combine(_blobs, d.Hex);
+
+    public bool Exists(Digest d) => File.Exists(PathOf(d));
+
+    public long SizeOf(Digest d)
+    {
+        var fi = new FileInfo(PathOf(d));
+        if (!fi.Exists) throw new NotFoundException($"blob {d} not found in the content store");
+        return fi.Length;
+    }
+
+    public Stream OpenRead(Digest d)
+    {
+        try
+        {
+            return new FileStream(PathOf(d), FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        }
+        catch (FileNotFoundException)
+        {
+            throw new NotFoundException($"blob {d} not found in the content store");
+        }
+    }
+
+    public byte[] ReadAll(Digest d)
+    {
+        try { return File.ReadAllBytes(PathOf(d)); }
+        catch (FileNotFoundException) { throw new NotFoundException($"blob {d} not found in the content store"); }
+    }
+
+    /// <summary>Writes bytes as a blob (verified against <paramref name="expected"/> when given).</summary>
+    public Digest Put(ReadOnlySpan<byte> data, Digest? expected = null)
+    {
+        var actual = Digest.Of(data);
+        if (expected is { } e && e != actual) throw new ImageException($"digest mismatch: expected {e}, content has {actual}");
+        if (Exists(actual)) return actual;
+        using var w = BeginWrite(actual, data.Length);
+        w.Write(data);
+        w.Commit();
+        return actual;
+    }
+
+    /// <summary>Starts writing a blob. Dispose without <see cref="BlobWriter.Commit"/> discards it.</summary>
+    public BlobWriter BeginWrite(Digest? expected, long? expectedSize) => new(this, expected, expectedSize);
+
+    public IEnumerable<Digest> List()
+    {
+        foreach (var f in Directory.EnumerateFiles(_blobs))
+        {
+            var name = Path.GetFileName(f);
+            if (Digest.TryParse("sha256:" + name, out var d, out _)) yield return d;
+        }
+    }
+
+    public bool Delete(Digest d)
+    {
+        var p = PathOf(d);
+        if (!File.Exists(p)) return false;
+        File.Delete(p);
+        return true;
+    }
+
+    /// <summary>Removes ingest files left by an interrupted write (a crash, a kill -9).</summary>
+    public int CleanIngest(TimeSpan olderThan)
+    {
+        int n = 0;
+        foreach (var f in Directory.EnumerateFiles(_ingest))
+        {
+            if (DateTime.UtcNow - File.GetLastWriteTimeUtc(f) < olderThan) continue;
+            try { File.Delete(f); n++; } catch (IOException) { }
+        }
+        return n;
+    }
+
+    internal string NewIngestPath() => Path.Combine(_ingest, $"{Environment.ProcessId}-{Guid.NewGuid():N}");
+
+    internal static void FsyncDirectory(string dir)
+    {
+        int fd = FsCalls.open(dir, O.RDONLY | O.DIRECTORY | O.CLOEXEC, 0);
+        if (fd < 0) return;
+        FsCalls.fsync(fd);
+        FsCalls.close(fd);
+    }
+}
+
+/// <summary>A blob being written: a write-only stream that hashes what passes through it.</summary>
+public sealed class BlobWriter : Stream
+{
+    private readonly ContentStore _store;
+    private readonly Digest? _expected;
+    private readonly long? _expectedSize;
+    private readonly string _temp;
+    private readonly FileStream _file;
+    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private long _written;
+    private bool _committed;
+
+    internal BlobWriter(ContentStore store, Digest? expected, long? expectedSize)
+    {
+        _store = store;
+        _expected = expected;
+        _expectedSize = expectedSize;
+        _temp = store.NewIngestPath();
+        _file = new FileStream(_temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+    }
+
+    public long Written => _written;
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        _hash.AppendData(buffer);
+        _file.Write(buffer);
+        _written += buffer.Length;
+        if (_expectedSize is { } max && _written > max)
+            throw new ImageException($"blob {_expected} is larger than its descriptor's {max} bytes");
+    }
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken ct = default)
+    {
+        _hash.AppendData(buffer.Span);
+        await _file.WriteAsync(buffer, ct);
+        _written += buffer.Length;
+        if (_expectedSize is { } max && _written > max)
+            throw new ImageException($"blob {_expected} is larger than its descriptor's {max} bytes");
+    }
+
+    /// <summary>Checks digest and size, makes the data durable and renames it into place.</summary>
+    public Digest Commit()
+    {
+        var actual = Digest.FromHash(_hash.GetHashAndReset());
+        if (_expectedSize is { } size && size != _written)
+            throw new ImageException($"blob {_expected ?? actual} is truncated: {_written} of {size} bytes");
+        if (_expected is { } e && e != actual)
+            throw new ImageException($"digest mismatch: expected {e}, content has {actual}");
+        _file.Flush(flushToDisk: true);
+        _file.Dispose();
+        File.Move(_temp, _store.PathOf(actual), overwrite: true);
+        ContentStore.FsyncDirectory(Path.GetDirectoryName(_store.PathOf(actual))!);
+        _committed = true;
+        return actual;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _hash.Dispose();
+            _file.Dispose();
+            if (!_committed) try { File.Delete(_temp); } catch (IOException) { }
+        }
+        base.Dispose(disposing);
+    }
+
+    public override bool CanRead => false;
+    public override bool CanSeek => false;
+    public override bool CanWrite => true;
+    public override long Length => _written;
+    public override long Position { get => _written; set => throw new NotSupportedException(); }
+    public override void Flush() => _file.Flush();
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+}

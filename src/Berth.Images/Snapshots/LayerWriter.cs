@@ -1,0 +1,41 @@
+namespace Berth.Images.Snapshots;
+
+/// <summary>A layer being made: extract into <see cref="Directory"/>, then <see cref="Commit"/>; dispose without commit discards.</summary>
+public sealed class LayerWriter : IDisposable
+{
+    private readonly string _tempRoot;
+    private readonly string _finalRoot;
+    private bool _done;
+
+    internal LayerWriter(string tempRoot, string finalRoot, string directory)
+    {
+        _tempRoot = tempRoot;
+        _finalRoot = finalRoot;
+        Directory = directory;
+    }
+
+    /// <summary>The directory the layer's content goes into.</summary>
+    public string Directory { get; }
+
+    public void Commit()
+    {
+        if (System.IO.Directory.Exists(_finalRoot))
+        {
+            // Another pull made the same layer meanwhile: keep that one.
+            SnapshotFiles.RemoveTree(_tempRoot);
+        }
+        else
+        {
+            SnapshotFiles.SyncFilesystem(_tempRoot);
+            System.IO.Directory.Move(_tempRoot, _finalRoot);
+            Content.ContentStore.FsyncDirectory(Path.GetDirectoryName(_finalRoot)!);
+        }
+        _done = true;
+    }
+
+    public void Dispose()
+    {
+        if (!_done) SnapshotFiles.RemoveTree(_tempRoot);
+        _done = true;
+    }
+}
