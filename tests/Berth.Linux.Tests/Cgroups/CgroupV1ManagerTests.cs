@@ -71,6 +71,12 @@ public class CgroupV1ManagerTests
         Assert.Equal((256 << 20).ToString(), Read(m, "memory", "memory.limit_in_bytes"));
         m.Apply(new LinuxResources { Memory = new LinuxMemory { Limit = -1, Swap = -1 }, Pids = new LinuxPids { Limit = 0 } });
         Assert.Equal("max", Read(m, "pids", "pids.max"));
+        // kernel memory limits are accepted (and ignored by kernels >= 6.x); OOM killer can be disabled
+        m.Apply(new LinuxResources { Memory = new LinuxMemory { Kernel = 1 << 30, KernelTcp = 1 << 30, DisableOomKiller = true } });
+        Assert.Contains("oom_kill_disable 1", Read(m, "memory", "memory.oom_control"));
+        // -1 quota removes the CPU limit
+        m.Apply(new LinuxResources { Cpu = new LinuxCpu { Quota = -1 } });
+        Assert.Equal("-1", Read(m, "cpu", "cpu.cfs_quota_us"));
 
         var paths = m.Paths.Values.ToList();
         m.Destroy();
