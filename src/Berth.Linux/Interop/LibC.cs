@@ -81,6 +81,15 @@ public static unsafe partial class LibC
     public static partial int mknodat(int dirfd, string path, uint mode, ulong dev);
 
     [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int unlinkat(int dirfd, string path, int flags);
+
+    [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int fchownat(int dirfd, string path, uint uid, uint gid, int flags);
+
+    [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int fchmodat(int dirfd, string path, uint mode, int flags);
+
+    [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int mkfifo(string path, uint mode);
 
     [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
@@ -199,6 +208,28 @@ public static unsafe partial class LibC
 
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int fstat(int fd, Stat* buf);
+
+    [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int statvfs(string path, byte* buf);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int fstatvfs(int fd, byte* buf);
+
+    /// <summary>The ST_* mount flags of the filesystem holding <paramref name="path"/> (they equal MS_* for the locked ones).</summary>
+    public static ulong MountFlags(string path)
+    {
+        byte* buf = stackalloc byte[128];
+        if (statvfs(path, buf) < 0) throw new LinuxException(Errno.Last, $"statvfs {path}");
+        ulong st = *(ulong*)(buf + 72);
+        // ST_RELATIME (4096) is MS_RELATIME (1 << 21) in mount(2) terms.
+        ulong ms = st & (MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.SYNCHRONOUS | MS.MANDLOCK | MS.NOATIME | MS.NODIRATIME);
+        if ((st & 4096) != 0) ms |= MS.RELATIME;
+        return ms;
+    }
+
+    public static ulong MakeDev(long major, long minor) =>
+        (((ulong)major & 0xfffff000UL) << 32) | (((ulong)major & 0xfffUL) << 8) |
+        (((ulong)minor & 0xffffff00UL) << 12) | ((ulong)minor & 0xffUL);
 
     // Thin wrappers for syscalls without a glibc 2.36 wrapper.
     public static int pivot_root(string newRoot, string putOld)

@@ -37,6 +37,9 @@
 #ifndef CLONE_NEWCGROUP
 #define CLONE_NEWCGROUP 0x02000000
 #endif
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
 #ifndef AT_EMPTY_PATH
 #define AT_EMPTY_PATH 0x1000
 #endif
@@ -56,6 +59,7 @@ struct berth_spawn_request {
     int32_t _pad;
     char *const *argv;
     char *const *envp;
+    const char *timens_offsets;      /* "monotonic S N\nboottime S N\n" for a new time namespace, or NULL */
 };
 
 /* A message on the error pipe: a record with the pid, or an error. */
@@ -174,12 +178,15 @@ int berth_spawn(const struct berth_spawn_request *req, int *err_read, char *what
 static int spawn_blocked(const struct berth_spawn_request *req, int *err_read, char *what, int what_len)
 {
     int errpipe[2];
-    unsigned long new_flags = (unsigned long)(req->clone_flags & ~CLONE_NEWCGROUP);
+    /* CLONE_NEWCGROUP waits for the cgroup move; CLONE_NEWTIME overlaps clone()'s signal
+       byte and only applies to children, so the first stage unshares it. */
+    unsigned long new_flags = (unsigned long)(req->clone_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME));
+    int new_time = (req->clone_flags & CLONE_NEWTIME) != 0;
 
     if (req->join_count < 0 || req->join_count > BERTH_MAX_JOIN) { errno = EINVAL; return -1; }
     if (pipe2(errpipe, O_CLOEXEC) < 0) return -1;
 
-    if (req->join_count == 0) {
+    if (req->join_count == 0 && !new_time) {
         pid_t pid = raw_clone(new_flags);
         if (pid < 0) {
             int e = errno;
@@ -212,6 +219,16 @@ static int spawn_blocked(const struct berth_spawn_request *req, int *err_read, c
         for (int i = 0; i < req->join_count; i++)
             if (setns(req->join_fds[i], req->join_types[i]) < 0)
                 fail(errpipe[1], ns_name(req->join_types[i]));
+        if (new_time) {
+            if (unshare(CLONE_NEWTIME) < 0) fail(errpipe[1], "unshare(time)");
+            if (req->timens_offsets && req->timens_offsets[0]) {
+                int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+                if (fd < 0) fail(errpipe[1], "open /proc/self/timens_offsets");
+                size_t len = strlen(req->timens_offsets);
+                if (write(fd, req->timens_offsets, len) != (ssize_t)len) fail(errpipe[1], "write /proc/self/timens_offsets");
+                close(fd);
+            }
+        }
         pid_t pid = raw_clone(new_flags | CLONE_PARENT);
         if (pid < 0) fail(errpipe[1], "clone");
         if (pid == 0) final_child(req, errpipe[1]);

@@ -1,0 +1,130 @@
+using Berth.Linux;
+using Berth.Linux.Interop;
+using Berth.Linux.Io;
+using Berth.Oci.Runtime;
+using Berth.Runtime.Hooks;
+
+namespace Berth.Runtime.Init;
+
+/// <summary>
+/// `berth-runtime init`: the C# half of the container's first process. It starts already
+/// inside the container's namespaces (the C stage put it there), takes its orders from the
+/// parent over the sync socket, builds the rootfs, waits for `start`, and execs the program.
+/// </summary>
+public static class ContainerInit
+{
+    public const string SyncFdVariable = "_BERTH_SYNC_FD";
+
+    public static int Run()
+    {
+        int fd = int.Parse(Environment.GetEnvironmentVariable(SyncFdVariable) ?? "-1");
+        if (fd < 0)
+        {
+            Console.Error.WriteLine("berth-runtime init: this command is started by berth-runtime itself");
+            return 1;
+        }
+        var channel = new SyncChannel(fd);
+        try
+        {
+            var req = channel.Receive(RuntimeJsonContext.Default.InitRequest)
+                ?? throw new RuntimeException("the parent closed the sync socket before sending the configuration");
+            if (req.Mode == "exec") RunExec(req, channel);
+            else RunCreate(req, channel);
+            return 0; // not reached: both end in execve
+        }
+        catch (Exception e)
+        {
+            try { channel.SendMessage("error", e.Message); } catch (Exception) { }
+            return 1;
+        }
+    }
+
+    private static void RunCreate(InitRequest req, SyncChannel channel)
+    {
+        LibC.umask(0);
+        ProcessLauncher.BindNative();
+        var spec = req.Spec;
+        if (spec.Process?.OomScoreAdj is int adj) FdIo.WriteFile("/proc/self/oom_score_adj", adj.ToString());
+
+        // Everything that must resolve on the host is opened before the root changes.
+        int consoleSocket = req.ConsoleSocket is { Length: > 0 } cs ? FdPassing.ConnectUnix(cs) : -1;
+        int fifo = Errno.Check(LibC.open(req.FifoPath!, O.PATH | O.CLOEXEC, 0), $"open {req.FifoPath}");
+        int hostProcSelf = Errno.Check(LibC.open("/proc/self", O.PATH | O.DIRECTORY | O.CLOEXEC, 0), "open /proc/self");
+
+        var rootfs = new RootfsBuilder(req);
+        rootfs.Prepare();
+
+        // prestart and createRuntime hooks run in the parent, in the runtime's namespaces.
+        channel.SendMessage("hooks");
+        var resume = channel.ReceiveMessage();
+        if (resume?.Type != "resume") throw new RuntimeException("the parent stopped the creation");
+
+        var state = req.State!;
+        HookRunner.RunAll(spec.Hooks?.CreateContainer, "createContainer", state);
+
+        rootfs.PivotRoot();
+        int slave = -1;
+        if (req.Process.Terminal)
+        {
+            if (consoleSocket < 0) throw new RuntimeException("process.terminal is true but no --console-socket was given");
+            slave = ContainerConsole.Setup(consoleSocket, req.Process.ConsoleSize?.Height ?? 0, req.Process.ConsoleSize?.Width ?? 0, bindDevConsole: true);
+            LibC.close(consoleSocket);
+        }
+        rootfs.Finish();
+
+        if (req.NewUtsNamespace)
+        {
+            if (spec.Hostname is { } h) Errno.Check(LibC.sethostname(h, (nuint)System.Text.Encoding.UTF8.GetByteCount(h)), $"sethostname {h}");
+            if (spec.Domainname is { } d) Errno.Check(LibC.setdomainname(d, (nuint)System.Text.Encoding.UTF8.GetByteCount(d)), $"setdomainname {d}");
+        }
+        foreach (var (key, value) in spec.Linux?.Sysctl ?? new Dictionary<string, string>())
+            FdIo.WriteFile("/proc/sys/" + key.Replace('.', '/'), value);
+
+        var launcher = new ProcessLauncher(req.Process, req.SeccompBpf, req.SeccompFlags, req.PreserveFds);
+        launcher.Prepare();
+        launcher.ApplyAppArmor();
+        if (slave >= 0) ContainerConsole.Attach(slave);
+        LibC.umask(req.Process.User?.Umask ?? 0x12 /* 022 */);
+
+        channel.SendMessage("created");
+        channel.Dispose();
+
+        // Block until `start` opens the fifo; the write tells it we are going.
+        int wfd = LibC.openat(hostProcSelf, $"fd/{fifo}", O.WRONLY | O.CLOEXEC, 0);
+        if (wfd < 0) throw new LinuxException(Errno.Last, "open exec.fifo");
+        unsafe
+        {
+            byte zero = (byte)'0';
+            if (LibC.write(wfd, &zero, 1) < 0) throw new LinuxException(Errno.Last, "write exec.fifo");
+        }
+        LibC.close(wfd);
+        LibC.close(fifo);
+        LibC.close(hostProcSelf);
+
+        state.Status = "running";
+        HookRunner.RunAll(spec.Hooks?.StartContainer, "startContainer", state);
+        launcher.Exec();
+    }
+
+    private static void RunExec(InitRequest req, SyncChannel channel)
+    {
+        ProcessLauncher.BindNative();
+        int slave = -1;
+        if (req.Process.Terminal)
+        {
+            // We are already in the container's mount namespace, where the console socket's
+            // path means nothing: the master goes to the parent, which forwards it.
+            channel.SendMessage("console");
+            slave = ContainerConsole.Setup(channel.Fd, req.Process.ConsoleSize?.Height ?? 0, req.Process.ConsoleSize?.Width ?? 0, bindDevConsole: false);
+            if (channel.ReceiveMessage()?.Type != "resume") throw new RuntimeException("the parent stopped the exec");
+        }
+        var launcher = new ProcessLauncher(req.Process, req.SeccompBpf, req.SeccompFlags, req.PreserveFds);
+        launcher.Prepare();
+        launcher.ApplyAppArmor();
+        if (slave >= 0) ContainerConsole.Attach(slave);
+        if (req.Process.User?.Umask is uint um) LibC.umask(um);
+        channel.SendMessage("created");
+        channel.Dispose();
+        launcher.Exec();
+    }
+}

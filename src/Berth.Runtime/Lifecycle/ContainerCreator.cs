@@ -1,0 +1,152 @@
+using Berth.Linux;
+using Berth.Linux.Cgroups;
+using Berth.Linux.Interop;
+using Berth.Linux.Processes;
+using Berth.Linux.Security;
+using Berth.Oci.Runtime;
+using Berth.Runtime.Bundle;
+using Berth.Runtime.Hooks;
+using Berth.Runtime.Init;
+using Berth.Runtime.State;
+
+namespace Berth.Runtime.Lifecycle;
+
+/// <summary>
+/// `create`: validate everything first, then claim the id, make the cgroup, start the init
+/// in its namespaces and drive it to "created". Any failure undoes all of it.
+/// </summary>
+public sealed class ContainerCreator
+{
+    private readonly StateStore _store;
+    public ContainerCreator(StateStore store) => _store = store;
+
+    public const string DefaultCgroupParent = "/berth";
+
+    public Container Create(CreateOptions o)
+    {
+        StateStore.ValidateId(o.Id);
+        string bundle = Path.GetFullPath(o.Bundle);
+        var (spec, _) = SpecLoader.Load(bundle);
+        SpecValidator.Validate(spec, bundle, name => Berth.Linux.Security.Capabilities.TryParse(name, out _), KnownFilesystems.Contains);
+        string rootfs = Path.GetFullPath(spec.Root!.Path!, bundle);
+        if (spec.Process!.Terminal && string.IsNullOrEmpty(o.ConsoleSocket))
+            throw new RuntimeException("process.terminal is true: --console-socket is required");
+        // Compile the seccomp filter here, in the parent: the container never loads libseccomp.
+        SeccompProgram? seccomp = spec.Linux?.Seccomp is { } sc ? CompileSeccomp(sc) : null;
+
+        string dir = _store.Claim(o.Id);
+        ICgroupManager? cgroup = null;
+        SpawnPlan? plan = null;
+        int pid = -1;
+        try
+        {
+            string fifo = _store.FifoPath(o.Id);
+            Errno.Check(LibC.mkfifo(fifo, 0x180 /* 0600 */), $"mkfifo {fifo}");
+
+            cgroup = CgroupManager.Open(spec.Linux?.CgroupsPath is { Length: > 0 } cp ? cp : $"{DefaultCgroupParent}/{o.Id}");
+            cgroup.Create();
+            if (spec.Linux?.Resources is { } res) cgroup.Apply(DeviceRules.WithContainerDevices(res, spec.Linux.Devices));
+
+            plan = NamespacePlanner.ForCreate(spec);
+            plan.Cgroup = cgroup;
+            var (childPid, channel) = InitSpawner.Spawn(plan);
+            pid = childPid;
+            plan.CloseJoinFds();
+            using (channel)
+            {
+                var state = new ContainerState { Id = o.Id, Status = "creating", Pid = pid, Bundle = bundle, Annotations = spec.Annotations };
+                channel.Send(new InitRequest
+                {
+                    Mode = "create",
+                    Id = o.Id,
+                    Bundle = bundle,
+                    Rootfs = rootfs,
+                    Spec = spec,
+                    Process = spec.Process!,
+                    FifoPath = fifo,
+                    ConsoleSocket = o.ConsoleSocket is { } s ? Path.GetFullPath(s) : null,
+                    NoPivot = o.NoPivot,
+                    PreserveFds = o.PreserveFds,
+                    SeccompBpf = seccomp?.Bpf,
+                    SeccompFlags = seccomp?.Flags ?? 0,
+                    CgroupMounts = cgroup.MountPoints().Select(m => new CgroupMountSource { Name = m.Name, HostPath = m.HostPath, V2 = m.IsV2 }).ToList(),
+                    NewUserNamespace = (plan.CloneFlags & CLONE.NEWUSER) != 0,
+                    NewUtsNamespace = (plan.CloneFlags & CLONE.NEWUTS) != 0,
+                    State = state,
+                }, RuntimeJsonContext.Default.InitRequest);
+
+                while (true)
+                {
+                    var msg = channel.ReceiveMessage() ?? throw new RuntimeException("container init exited before it was created");
+                    if (msg.Type == "error") throw new RuntimeException(msg.Error ?? "container init failed");
+                    if (msg.Type == "created") break;
+                    if (msg.Type == "hooks")
+                    {
+                        HookRunner.RunAll(spec.Hooks?.Prestart, "prestart", state);
+                        HookRunner.RunAll(spec.Hooks?.CreateRuntime, "createRuntime", state);
+                        channel.SendMessage("resume");
+                    }
+                }
+            }
+
+            var saved = new SavedState
+            {
+                Id = o.Id,
+                Pid = pid,
+                PidStartTime = ProcStat.Read(pid)?.StartTime ?? 0,
+                Bundle = bundle,
+                Rootfs = rootfs,
+                Created = DateTime.UtcNow,
+                Owner = "",
+                CgroupPaths = new Dictionary<string, string>(cgroup.Paths),
+                Config = spec,
+            };
+            _store.Save(saved);
+            if (o.PidFile is { } pf) WritePidFile(pf, pid);
+            return Container.Load(_store, o.Id);
+        }
+        catch
+        {
+            plan?.CloseJoinFds();
+            if (pid > 0) KillAndReap(pid);
+            try { cgroup?.Destroy(); } catch (Exception) { }
+            _store.Remove(o.Id);
+            throw;
+        }
+    }
+
+    internal static SeccompProgram CompileSeccomp(LinuxSeccomp sc)
+    {
+        SeccompValidation.Validate(sc);
+        try { return Seccomp.Compile(sc); }
+        catch (SecurityConfigException e) { throw new RuntimeException(e.Message); }
+    }
+
+    internal static unsafe void KillAndReap(int pid)
+    {
+        LibC.kill(pid, Sig.KILL);
+        int status;
+        LibC.waitpid(pid, &status, 0);
+    }
+
+    public static void WritePidFile(string path, int pid)
+    {
+        string full = Path.GetFullPath(path);
+        string tmp = full + ".tmp";
+        File.WriteAllText(tmp, pid.ToString());
+        File.Move(tmp, full, overwrite: true);
+    }
+}
+
+/// <summary>The filesystem types this kernel knows (/proc/filesystems), for validating mounts[].type.</summary>
+public static class KnownFilesystems
+{
+    private static HashSet<string>? _known;
+
+    public static bool Contains(string type)
+    {
+        _known ??= File.ReadLines("/proc/filesystems").Select(l => l.Split('\t').Last().Trim()).ToHashSet();
+        // Types the kernel loads on demand (as modules) are not listed until first use.
+        return _known.Contains(type) || File.Exists($"/lib/modules/{Environment.OSVersion.Version}/kernel/fs/{type}");
+    }
+}

@@ -1,0 +1,68 @@
+using Berth.Linux;
+using Berth.Linux.Interop;
+using Berth.Runtime.Hooks;
+
+namespace Berth.Runtime.Lifecycle;
+
+/// <summary>`delete`: make sure nothing of the container runs, remove its cgroup, run poststop, forget it.</summary>
+public static unsafe class ContainerDeleter
+{
+    public static void Delete(Container c, bool force)
+    {
+        string status = c.Status;
+        if (status is "running" or "paused" && !force)
+            throw new RuntimeException($"cannot delete container \"{c.Id}\" that is not stopped: {status}");
+
+        if (status != "stopped")
+        {
+            if (status == "paused") { TryThawAfterKill(c); }
+            try { ContainerKiller.SignalInit(c, Sig.KILL); } catch (RuntimeException) { }
+            WaitGone(c.Saved.Pid);
+        }
+        // With a shared PID namespace the init's death does not end the rest: end them too.
+        KillRemaining(c);
+
+        try { if (c.Saved.CgroupPaths.Count > 0) c.Cgroup.Destroy(); }
+        catch (Exception e) when (!force) { throw new RuntimeException($"container \"{c.Id}\": removing its cgroup: {e.Message}"); }
+        catch (Exception) { }
+
+        try { HookRunner.RunAll(c.Saved.Config.Hooks?.Poststop, "poststop", c.OciState("stopped")); }
+        catch (RuntimeException e) { Logging.RuntimeLog.Warn(e.Message); }
+
+        c.Store.Remove(c.Id);
+    }
+
+    private static void TryThawAfterKill(Container c)
+    {
+        foreach (var pid in ContainerKiller.SafePids(c)) LibC.kill(pid, Sig.KILL);
+        try { c.Cgroup.Thaw(); } catch (Exception) { }
+    }
+
+    private static void KillRemaining(Container c)
+    {
+        for (int round = 0; round < 50; round++)
+        {
+            var pids = ContainerKiller.SafePids(c);
+            if (pids.Count == 0) return;
+            foreach (var pid in pids) LibC.kill(pid, Sig.KILL);
+            Thread.Sleep(round < 10 ? 2 : 20);
+        }
+    }
+
+    /// <summary>Waits (pidfd, no polling loop) until the process has exited.</summary>
+    public static void WaitGone(int pid)
+    {
+        int pidfd = LibC.pidfd_open(pid, 0);
+        if (pidfd < 0) return;
+        try
+        {
+            var pfd = new PollFd { Fd = pidfd, Events = 1 };
+            int st;
+            // Reap it if it is our child (run, or delete right after create in one process).
+            if (LibC.waitpid(pid, &st, 1 /* WNOHANG */) == pid) return;
+            while (LibC.poll(&pfd, 1, 5000) < 0 && Errno.Last == Errno.EINTR) { }
+            LibC.waitpid(pid, &st, 1);
+        }
+        finally { LibC.close(pidfd); }
+    }
+}

@@ -1,0 +1,49 @@
+using Berth.Linux;
+using Berth.Linux.Interop;
+using Berth.Runtime.Hooks;
+
+namespace Berth.Runtime.Lifecycle;
+
+/// <summary>`start`: open the exec fifo, which releases the waiting init into the user's program.</summary>
+public static unsafe class ContainerStarter
+{
+    public static void Start(Container c)
+    {
+        string status = c.Status;
+        if (status != "created")
+            throw new RuntimeException(status switch
+            {
+                "running" or "paused" => $"cannot start container \"{c.Id}\": it is already {status}",
+                "stopped" => $"cannot start container \"{c.Id}\": it is stopped",
+                _ => $"cannot start container \"{c.Id}\": it is {status}",
+            });
+        string fifo = c.Store.FifoPath(c.Id);
+        int fd = LibC.open(fifo, O.RDONLY | O.NONBLOCK | O.CLOEXEC, 0);
+        if (fd < 0) throw new LinuxException(Errno.Last, $"open {fifo}");
+        try
+        {
+            // The init is blocked opening the fifo for writing; it now writes one byte.
+            var pfd = new PollFd { Fd = fd, Events = 1 /* POLLIN */ };
+            while (true)
+            {
+                int n = LibC.poll(&pfd, 1, 100);
+                if (n < 0 && Errno.Last == Errno.EINTR) continue;
+                if (n < 0) throw new LinuxException(Errno.Last, "poll exec.fifo");
+                if (n > 0 && (pfd.Revents & 1) != 0) break;
+                if (!State.StateStore.InitAlive(c.Saved)) throw new RuntimeException($"container \"{c.Id}\": its init exited before start");
+            }
+            byte b;
+            if (LibC.read(fd, &b, 1) != 1) throw new RuntimeException($"container \"{c.Id}\": its init did not answer on exec.fifo");
+        }
+        finally { LibC.close(fd); }
+        File.Delete(fifo);
+
+        try { HookRunner.RunAll(c.Saved.Config.Hooks?.Poststart, "poststart", c.OciState("running")); }
+        catch (RuntimeException)
+        {
+            // A failed poststart hook stops the container (the spec: the runtime MUST stop it).
+            LibC.kill(c.Saved.Pid, Sig.KILL);
+            throw;
+        }
+    }
+}

@@ -1,0 +1,107 @@
+using Berth.Linux;
+using Berth.Linux.Cgroups;
+using Berth.Linux.Interop;
+using Berth.Oci.Runtime;
+using Berth.Runtime.Init;
+using Berth.Runtime.Native;
+
+namespace Berth.Runtime.Lifecycle;
+
+/// <summary>What the C stage should do: namespaces to create and to join, and the user-namespace maps.</summary>
+public sealed class SpawnPlan
+{
+    public int CloneFlags;
+    public List<(int Fd, int Type)> Joins { get; } = new();
+    public List<IdMapping>? UidMappings;
+    public List<IdMapping>? GidMappings;
+    public bool BecomeRoot;
+    /// <summary>Contents for timens_offsets of a new time namespace ("monotonic S N" lines).</summary>
+    public string? TimeOffsets;
+    public ICgroupManager? Cgroup;
+
+    public void CloseJoinFds()
+    {
+        foreach (var (fd, _) in Joins) LibC.close(fd);
+        Joins.Clear();
+    }
+}
+
+/// <summary>
+/// Starts `berth-runtime init` inside the planned namespaces through the C stage and
+/// hands back its pid and the sync channel. The init is in its cgroup and has its
+/// id maps before it runs a single instruction of C#.
+/// </summary>
+internal static unsafe class InitSpawner
+{
+    public static (int Pid, SyncChannel Channel) Spawn(SpawnPlan plan)
+    {
+        if (plan.Joins.Count > NativeSpawn.MaxJoin) throw new RuntimeException("too many namespaces to join");
+        int exe = SealedSelf.Create();
+        int* sv = stackalloc int[2];
+        Errno.Check(LibC.socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | O.CLOEXEC, 0, sv), "socketpair");
+        int parentFd = sv[0], childFd = sv[1];
+        int pid = -1;
+        try
+        {
+            using var argv = new NativeStringArray(new[] { "berth-runtime", "init" });
+            using var envp = new NativeStringArray(new[] { $"{ContainerInit.SyncFdVariable}={childFd}", "DOTNET_gcConcurrent=0" });
+            var req = new NativeSpawn.Request
+            {
+                CloneFlags = plan.CloneFlags,
+                JoinCount = plan.Joins.Count,
+                ExeFd = exe,
+                SyncFd = childFd,
+                BecomeRoot = plan.BecomeRoot ? 1 : 0,
+                NewSession = 1,
+                Argv = argv.Pointer,
+                Envp = envp.Pointer,
+            };
+            for (int i = 0; i < plan.Joins.Count; i++)
+            {
+                req.JoinFds[i] = plan.Joins[i].Fd;
+                req.JoinTypes[i] = plan.Joins[i].Type;
+            }
+            byte[] offsets = LibC.Utf8(plan.TimeOffsets ?? "");
+            int errRead;
+            fixed (byte* off = offsets)
+            {
+                req.TimensOffsets = off;
+                pid = NativeSpawn.Spawn(ref req, out errRead);
+            }
+            try
+            {
+                if (plan.UidMappings is { Count: > 0 }) WriteMap(pid, "uid_map", plan.UidMappings);
+                if (plan.GidMappings is { Count: > 0 }) WriteMap(pid, "gid_map", plan.GidMappings);
+                plan.Cgroup?.AddProcess(pid);
+                byte go = (byte)'G';
+                if (LibC.write(parentFd, &go, 1) != 1) throw new LinuxException(Errno.Last, "releasing the container process");
+            }
+            catch
+            {
+                LibC.close(errRead);
+                throw;
+            }
+            NativeSpawn.WaitExec(errRead);
+            LibC.close(childFd);
+            childFd = -1;
+            return (pid, new SyncChannel(parentFd));
+        }
+        catch
+        {
+            if (pid > 0) { LibC.kill(pid, Sig.KILL); int st; LibC.waitpid(pid, &st, 0); }
+            LibC.close(parentFd);
+            throw;
+        }
+        finally
+        {
+            if (childFd >= 0) LibC.close(childFd);
+            LibC.close(exe);
+        }
+    }
+
+    private static void WriteMap(int pid, string file, List<IdMapping> maps)
+    {
+        var text = string.Concat(maps.Select(m => $"{m.ContainerId} {m.HostId} {m.Size}\n"));
+        Linux.Io.FdIo.WriteFile($"/proc/{pid}/{file}", text);
+    }
+}

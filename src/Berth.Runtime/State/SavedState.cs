@@ -1,0 +1,34 @@
+using System.Text.Json.Serialization;
+using Berth.Oci.Runtime;
+
+namespace Berth.Runtime.State;
+
+/// <summary>What berth-runtime keeps under --root/ID/state.json between its short-lived invocations.</summary>
+public sealed class SavedState
+{
+    [JsonPropertyName("id")] public string Id { get; set; } = "";
+    [JsonPropertyName("pid")] public int Pid { get; set; }
+    /// <summary>Start time of the init (clock ticks since boot): a reused pid has another one.</summary>
+    [JsonPropertyName("pidStartTime")] public ulong PidStartTime { get; set; }
+    [JsonPropertyName("bundle")] public string Bundle { get; set; } = "";
+    [JsonPropertyName("rootfs")] public string Rootfs { get; set; } = "";
+    [JsonPropertyName("created")] public DateTime Created { get; set; }
+    [JsonPropertyName("owner")] public string Owner { get; set; } = "";
+    /// <summary>Hierarchy -> host directory of the container's cgroup (what CgroupManager.Reopen takes).</summary>
+    [JsonPropertyName("cgroupPaths")] public Dictionary<string, string> CgroupPaths { get; set; } = new();
+    [JsonPropertyName("config")] public Spec Config { get; set; } = new();
+}
+
+/// <summary>The runc-compatible `state` output (the OCI state plus runc's extra fields).</summary>
+public sealed class StateReport
+{
+    [JsonPropertyName("ociVersion")] public string OciVersion { get; set; } = SpecVersion.Current;
+    [JsonPropertyName("id")] public string Id { get; set; } = "";
+    [JsonPropertyName("pid")] public int Pid { get; set; }
+    [JsonPropertyName("status")] public string Status { get; set; } = "";
+    [JsonPropertyName("bundle")] public string Bundle { get; set; } = "";
+    [JsonPropertyName("rootfs")] public string Rootfs { get; set; } = "";
+    [JsonPropertyName("created")] public DateTime Created { get; set; }
+    [JsonPropertyName("owner")] public string Owner { get; set; } = "";
+    [JsonPropertyName("annotations")] public Dictionary<string, string>? Annotations { get; set; }
+}

@@ -1,0 +1,93 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Berth.Linux.Processes;
+
+namespace Berth.Runtime.State;
+
+/// <summary>The runtime's state directory: one folder per container under --root.</summary>
+public sealed partial class StateStore
+{
+    public const string DefaultRoot = "/run/berth/runtime";
+    public string Root { get; }
+
+    public StateStore(string root) => Root = root;
+
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_+\-.]*$")]
+    private static partial Regex IdPattern();
+
+    public static void ValidateId(string id)
+    {
+        if (string.IsNullOrEmpty(id)) throw new RuntimeException("container id must not be empty");
+        if (id.Contains('/')) throw new RuntimeException($"invalid container id \"{id}\": it must not contain a slash");
+        if (id.Length > 1024 || !IdPattern().IsMatch(id) || id is "." or "..")
+            throw new RuntimeException($"invalid container id \"{id}\": use letters, digits and _+-. only");
+    }
+
+    public string Dir(string id) => Path.Combine(Root, id);
+    public string FifoPath(string id) => Path.Combine(Dir(id), "exec.fifo");
+    private string StatePath(string id) => Path.Combine(Dir(id), "state.json");
+
+    /// <summary>Claims the id atomically: mkdir fails if another container has it.</summary>
+    public string Claim(string id)
+    {
+        ValidateId(id);
+        Directory.CreateDirectory(Root);
+        string dir = Dir(id);
+        if (Berth.Linux.Interop.LibC.mkdir(dir, 0711) < 0)
+        {
+            int e = Berth.Linux.Interop.Errno.Last;
+            if (e == Berth.Linux.Interop.Errno.EEXIST) throw new RuntimeException($"container \"{id}\" already exists");
+            throw new Berth.Linux.LinuxException(e, $"mkdir {dir}");
+        }
+        return dir;
+    }
+
+    public void Save(SavedState state)
+    {
+        string path = StatePath(state.Id);
+        string tmp = path + ".tmp";
+        File.WriteAllBytes(tmp, JsonSerializer.SerializeToUtf8Bytes(state, RuntimeJsonContext.Default.SavedState));
+        File.Move(tmp, path, overwrite: true);
+    }
+
+    public SavedState Load(string id)
+    {
+        ValidateId(id);
+        try
+        {
+            return JsonSerializer.Deserialize(File.ReadAllBytes(StatePath(id)), RuntimeJsonContext.Default.SavedState)
+                ?? throw new RuntimeException($"container \"{id}\": state is empty");
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new RuntimeException($"container \"{id}\" does not exist");
+        }
+        catch (JsonException)
+        {
+            throw new RuntimeException($"container \"{id}\": state file is damaged");
+        }
+    }
+
+    public bool Exists(string id) => File.Exists(StatePath(id));
+
+    public IEnumerable<string> Ids()
+    {
+        if (!Directory.Exists(Root)) yield break;
+        foreach (var d in Directory.EnumerateDirectories(Root))
+            if (File.Exists(Path.Combine(d, "state.json"))) yield return Path.GetFileName(d);
+    }
+
+    public void Remove(string id)
+    {
+        string dir = Dir(id);
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+    }
+
+    /// <summary>True while the container's init is the process we started (not a reused pid).</summary>
+    public static bool InitAlive(SavedState s)
+    {
+        if (s.Pid <= 0) return false;
+        var st = ProcStat.Read(s.Pid);
+        return st is { IsAlive: true } && st.Value.StartTime == s.PidStartTime;
+    }
+}
