@@ -103,14 +103,14 @@ public class SeccompKernelTests
         // Default ALLOW keeps the .NET runtime's own syscalls on this thread working.
         var program = Seccomp.Compile(Profile("SCMP_ACT_ALLOW",
             Rule("SCMP_ACT_TRACE", 1234, "getppid"), Rule("SCMP_ACT_LOG", null, "getpgid"), Rule("SCMP_ACT_ERRNO", null, "uname")));
-        var (trace, log, unlisted) = DedicatedThread.Run(() =>
+        var (trace, log, plainErrno) = DedicatedThread.Run(() =>
         {
             SeccompFilter.Install(program);
             return (Raw(NrGetppid), Raw(NrGetpgid, 0), Raw(NrUname, 0));
         });
         Assert.Equal((-1L, Errno.ENOSYS), trace); // SECCOMP_RET_TRACE with no tracer
         Assert.True(log.Rc > 0);
-        Assert.Equal((-1L, 1), unlisted);         // SCMP_ACT_ERRNO without errnoRet: EPERM
+        Assert.Equal((-1L, 1), plainErrno);         // SCMP_ACT_ERRNO without errnoRet: EPERM
     }
 
     [Fact]
