@@ -197,6 +197,12 @@ public class CgroupV2ManagerTests(UnifiedRootFixture root) : IClassFixture<Unifi
             Assert.Equal("max 20000", R("cpu.max"));
             Assert.Equal("max", R("memory.max"));
             Assert.Throws<CgroupException>(() => V2ResourceWriter.Apply(dir, new LinuxResources { Cpu = new LinuxCpu { RealtimeRuntime = 1000 } }));
+
+            File.WriteAllText(Path.Combine(dir, "memory.current"), "5000\n");
+            var e = Assert.Throws<CgroupException>(() => V2ResourceWriter.Apply(dir, new LinuxResources { Memory = new LinuxMemory { Limit = 4096, CheckBeforeUpdate = true } }));
+            Assert.StartsWith("memory.max=4096: below the current usage 5000", e.Message);
+            V2ResourceWriter.Apply(dir, new LinuxResources { Memory = new LinuxMemory { Limit = 4096 } });
+            Assert.Equal("4096", R("memory.max"));
         }
         finally { Directory.Delete(dir, true); }
     }

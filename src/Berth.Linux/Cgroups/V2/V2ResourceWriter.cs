@@ -23,7 +23,15 @@ internal static class V2ResourceWriter
     private static void Memory(string dir, LinuxMemory m)
     {
         // Swap first when raising, memory first when lowering is a v1 constraint only: v2 limits are independent.
-        if (m.Limit is { } limit) CgroupFiles.Write(dir, "memory.max", CgroupConversions.V2Limit(limit));
+        if (m.Limit is { } limit)
+        {
+            // v2 accepts a memory.max below the usage and then reclaims or OOM-kills; checkBeforeUpdate asks to refuse
+            // instead (v1 refuses by itself with EBUSY).
+            if (m.CheckBeforeUpdate == true && limit >= 0 && CgroupFiles.ReadUInt(dir, "memory.current") is { } usage && (ulong)limit < usage)
+                throw new CgroupException($"memory.max={limit}: below the current usage {usage} (checkBeforeUpdate) ({dir})",
+                    Interop.Errno.EBUSY, "memory.max", limit.ToString());
+            CgroupFiles.Write(dir, "memory.max", CgroupConversions.V2Limit(limit));
+        }
         if (m.Reservation is { } low) CgroupFiles.Write(dir, "memory.low", CgroupConversions.V2Limit(low));
         var swap = CgroupConversions.SwapToV2(m.Swap, m.Limit);
         if (swap != null)
