@@ -37,3 +37,11 @@ public sealed class SystemCallException : ImageException
         ErrorCode = errno;
     }
 }
+
+/// <summary>File modes (C# has no octal literals: these spell them out).</summary>
+internal static class Mode
+{
+    public const uint Rw = 0b110_000_000;          // 0600
+    public const uint Rwx = 0b111_000_000;         // 0700
+    public const uint RwxRxRx = 0b111_101_101;     // 0755
+}

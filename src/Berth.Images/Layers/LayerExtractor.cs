@@ -120,7 +120,7 @@ public sealed class LayerExtractor
             case TarEntryType.Directory:
             {
                 if (!exists || (st.Mode & FsCalls.S_IFMT) != FsCalls.S_IFDIR)
-                    FsCalls.Check(FsCalls.mkdirat(parentFd, name, 0700), $"mkdir {path}");
+                    FsCalls.Check(FsCalls.mkdirat(parentFd, name, Mode.Rwx), $"mkdir {path}");
                 int fd = FsCalls.Check(FsCalls.openat(parentFd, name, O.RDONLY | O.DIRECTORY | O.NOFOLLOW | O.CLOEXEC, 0), $"open {path}");
                 try { SetOwnerModeXattrs(fd, e); } finally { FsCalls.close(fd); }
                 dirTimes.Add((path, e));
@@ -128,7 +128,7 @@ public sealed class LayerExtractor
             }
             case TarEntryType.Regular:
             {
-                int fd = FsCalls.Check(FsCalls.openat(parentFd, name, O.WRONLY | O.CREAT | O.EXCL | O.NOFOLLOW | O.CLOEXEC, 0600), $"create {path}");
+                int fd = FsCalls.Check(FsCalls.openat(parentFd, name, O.WRONLY | O.CREAT | O.EXCL | O.NOFOLLOW | O.CLOEXEC, Mode.Rw), $"create {path}");
                 long total = 0;
                 try
                 {
@@ -185,7 +185,7 @@ public sealed class LayerExtractor
                     _ => FsCalls.S_IFIFO,
                 };
                 if (kind != FsCalls.S_IFIFO && !_isRoot) return 0; // rootless: device nodes cannot be made; skipped like docker
-                FsCalls.Check(FsCalls.mknodat(parentFd, name, kind | 0600, MakeDev(e.DevMajor, e.DevMinor)), $"mknod {path}");
+                FsCalls.Check(FsCalls.mknodat(parentFd, name, kind | Mode.Rw, MakeDev(e.DevMajor, e.DevMinor)), $"mknod {path}");
                 ChownAt(parentFd, name, e, path);
                 FsCalls.Check(FsCalls.fchmodat(parentFd, name, e.Mode, 0), $"chmod {path}");
                 SetXattrsAt(parentFd, name, e, path);
@@ -291,8 +291,16 @@ public sealed class LayerExtractor
             int pfd = OpenParent(rootFd, prefix, original);
             try
             {
-                if (FsCalls.mkdirat(pfd, comp, 0755) != 0 && FsCalls.LastErrno != Errno.EEXIST)
-                    throw new SystemCallException(FsCalls.LastErrno, $"mkdir {prefix}/{comp}");
+                if (FsCalls.mkdirat(pfd, comp, Mode.RwxRxRx) != 0)
+                {
+                    if (FsCalls.LastErrno != Errno.EEXIST) throw new SystemCallException(FsCalls.LastErrno, $"mkdir {prefix}/{comp}");
+                    if (FsCalls.TryLstat(pfd, comp, out var cst) && (cst.Mode & FsCalls.S_IFMT) == FsCalls.S_IFLNK)
+                    {
+                        int probe = TryOpenDir(rootFd, prefix.Length == 0 ? comp : prefix + "/" + comp);
+                        if (probe < 0) throw new ImageException($"layer entry \"{original}\": its parent path goes through a symlink to a missing directory");
+                        FsCalls.close(probe);
+                    }
+                }
             }
             finally { FsCalls.close(pfd); }
             prefix = prefix.Length == 0 ? comp : prefix + "/" + comp;

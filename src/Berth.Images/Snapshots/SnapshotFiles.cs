@@ -76,7 +76,7 @@ internal static class SnapshotFiles
             {
                 case FsCalls.S_IFDIR:
                 {
-                    FsCalls.Check(FsCalls.mkdirat(dfd, name, 0700), $"mkdir {relPath}");
+                    FsCalls.Check(FsCalls.mkdirat(dfd, name, Mode.Rwx), $"mkdir {relPath}");
                     int cs = FsCalls.Check(FsCalls.openat(sfd, name, O.RDONLY | O.DIRECTORY | O.NOFOLLOW | O.CLOEXEC, 0), $"open {relPath}");
                     int cd = FsCalls.Check(FsCalls.openat(dfd, name, O.RDONLY | O.DIRECTORY | O.NOFOLLOW | O.CLOEXEC, 0), $"open {relPath}");
                     try
@@ -90,7 +90,7 @@ internal static class SnapshotFiles
                 case FsCalls.S_IFREG:
                 {
                     int src = FsCalls.Check(FsCalls.openat(sfd, name, O.RDONLY | O.NOFOLLOW | O.CLOEXEC, 0), $"open {relPath}");
-                    int dst = FsCalls.Check(FsCalls.openat(dfd, name, O.WRONLY | O.CREAT | O.EXCL | O.NOFOLLOW | O.CLOEXEC, 0600), $"create {relPath}");
+                    int dst = FsCalls.Check(FsCalls.openat(dfd, name, O.WRONLY | O.CREAT | O.EXCL | O.NOFOLLOW | O.CLOEXEC, Mode.Rw), $"create {relPath}");
                     using (var sh = new FileStream(new SafeFileHandle(src, true), FileAccess.Read, 0))
                     using (var dh = new FileStream(new SafeFileHandle(dst, true), FileAccess.Write, 0))
                         sh.CopyTo(dh, 1 << 17);

@@ -38,7 +38,7 @@ public sealed class FileLock : IDisposable
 
     public static FileLock Acquire(string path, bool exclusive)
     {
-        int fd = FsCalls.Check(FsCalls.open(path, O.RDWR | O.CREAT | O.CLOEXEC, 0600), $"open {path}");
+        int fd = FsCalls.Check(FsCalls.open(path, O.RDWR | O.CREAT | O.CLOEXEC, Mode.Rw), $"open {path}");
         while (FsCalls.flock(fd, exclusive ? FsCalls.LOCK_EX : FsCalls.LOCK_SH) != 0)
         {
             if (FsCalls.LastErrno == Errno.EINTR) continue;
@@ -52,7 +52,7 @@ public sealed class FileLock : IDisposable
     /// <summary>Takes the lock if it is free at once; null when someone else holds it.</summary>
     public static FileLock? TryAcquire(string path, bool exclusive)
     {
-        int fd = FsCalls.Check(FsCalls.open(path, O.RDWR | O.CREAT | O.CLOEXEC, 0600), $"open {path}");
+        int fd = FsCalls.Check(FsCalls.open(path, O.RDWR | O.CREAT | O.CLOEXEC, Mode.Rw), $"open {path}");
         if (FsCalls.flock(fd, (exclusive ? FsCalls.LOCK_EX : FsCalls.LOCK_SH) | FsCalls.LOCK_NB) == 0) return new FileLock(fd);
         FsCalls.close(fd);
         return null;

@@ -1,0 +1,111 @@
+using System.Text;
+using Berth.Images.Interop;
+using Berth.Images.Layers;
+
+namespace Berth.Images.Tests;
+
+public class LayerExtractorTests
+{
+    private static ExtractResult Extract(string root, byte[] tar, WhiteoutMode mode = WhiteoutMode.Overlay) =>
+        new LayerExtractor(root, mode).Extract(new MemoryStream(tar));
+
+    private static unsafe FsCalls.StatBuf Lstat(string path)
+    {
+        Assert.True(FsCalls.TryLstat(At.FDCWD, path, out var st), $"{path} exists");
+        return st;
+    }
+
+    [Fact]
+    public void Keeps_owners_modes_setuid_times_xattrs_links_and_devices()
+    {
+        using var t = new TempDir();
+        string root = t.Sub("fs");
+        var tar = new TarBuilder()
+            .Dir("bin", 750, 12, 34, mtime: 1_500_000_000)
+            .File("bin/tool", "#!/bin/sh\n", 4755, 1000, 1001, mtime: 1_400_000_000)
+            .File("bin/capped", "x", 755, pax: new() { ["SCHILY.xattr.user.test"] = "hello", ["mtime"] = "1400000000.123456789" })
+            .Hardlink("bin/tool-again", "bin/tool")
+            .Symlink("bin/sh", "/bin/tool")
+            .CharDevice("dev/null", 1, 3)
+            .Fifo("run/pipe")
+            .File("deep/a/b/c/file", "deep")
+            .Build();
+        var r = Extract(root, tar);
+        Assert.Equal(8, r.Entries);
+
+        var tool = Lstat(Path.Combine(root, "bin/tool"));
+        Assert.Equal(Convert.ToUInt32("4755", 8), tool.Mode & 0xFFF);
+        Assert.Equal((1000u, 1001u), (tool.Uid, tool.Gid));
+        Assert.Equal(1_400_000_000, tool.Mtime.Sec);
+        Assert.Equal(2ul, tool.Nlink);
+        Assert.Equal(tool.Ino, Lstat(Path.Combine(root, "bin/tool-again")).Ino);
+
+        var bin = Lstat(Path.Combine(root, "bin"));
+        Assert.Equal(Convert.ToUInt32("750", 8), bin.Mode & 0xFFF);
+        Assert.Equal((12u, 34u), (bin.Uid, bin.Gid));
+        Assert.Equal(1_500_000_000, bin.Mtime.Sec); // set after its children were written
+
+        var capped = Lstat(Path.Combine(root, "bin/capped"));
+        Assert.Equal(123456789, capped.Mtime.Nsec);
+        var x = FsCalls.ListXattrs(Path.Combine(root, "bin/capped"));
+        Assert.Contains(x, kv => kv.Key == "user.test" && Encoding.UTF8.GetString(kv.Value) == "hello");
+
+        Assert.Equal("/bin/tool", new FileInfo(Path.Combine(root, "bin/sh")).LinkTarget);
+        var dev = Lstat(Path.Combine(root, "dev/null"));
+        Assert.Equal(FsCalls.S_IFCHR, dev.Mode & FsCalls.S_IFMT);
+        Assert.Equal((1ul << 8) | 3ul, dev.Rdev);
+        Assert.Equal(FsCalls.S_IFIFO, Lstat(Path.Combine(root, "run/pipe")).Mode & FsCalls.S_IFMT);
+        Assert.Equal("deep", File.ReadAllText(Path.Combine(root, "deep/a/b/c/file")));
+        // Parents the tar does not list are made 0755 root:root, as docker does.
+        Assert.Equal(Convert.ToUInt32("755", 8), Lstat(Path.Combine(root, "deep/a")).Mode & 0xFFF);
+        Assert.Equal(Convert.ToUInt32("666", 8), dev.Mode & 0xFFF);
+    }
+
+    [Fact]
+    public void Overlay_mode_writes_overlay_whiteouts()
+    {
+        using var t = new TempDir();
+        string root = t.Sub("fs");
+        Extract(root, new TarBuilder().Dir("etc").File("etc/.wh.passwd", "").Dir("var/cache").File("var/cache/.wh..wh..opq", "").File("var/cache/new", "n").Build());
+        var wh = Lstat(Path.Combine(root, "etc/passwd"));
+        Assert.Equal(FsCalls.S_IFCHR, wh.Mode & FsCalls.S_IFMT);
+        Assert.Equal(0ul, wh.Rdev);
+        Assert.False(File.Exists(Path.Combine(root, "etc/.wh.passwd")));
+        var x = FsCalls.ListXattrs(Path.Combine(root, "var/cache"));
+        Assert.Contains(x, kv => kv.Key == "trusted.overlay.opaque" && kv.Value.SequenceEqual("y"u8.ToArray()));
+        Assert.Equal("n", File.ReadAllText(Path.Combine(root, "var/cache/new")));
+    }
+
+    [Fact]
+    public void Apply_mode_removes_whited_out_paths_and_clears_opaque_directories()
+    {
+        using var t = new TempDir();
+        string root = t.Sub("fs");
+        Extract(root, new TarBuilder().Dir("etc").File("etc/passwd", "p").File("etc/group", "g").Dir("cache").File("cache/old", "o").Dir("cache/sub").File("cache/sub/x", "x").Build(), WhiteoutMode.Apply);
+        Extract(root, new TarBuilder().File("etc/.wh.passwd", "").File("cache/kept", "k").File("cache/.wh..wh..opq", "").Build(), WhiteoutMode.Apply);
+        Assert.False(File.Exists(Path.Combine(root, "etc/passwd")));
+        Assert.True(File.Exists(Path.Combine(root, "etc/group")));
+        Assert.Equal(["kept"], Directory.EnumerateFileSystemEntries(Path.Combine(root, "cache")).Select(Path.GetFileName).ToArray());
+    }
+
+    [Fact]
+    public void A_later_entry_replaces_an_earlier_one_of_another_type()
+    {
+        using var t = new TempDir();
+        string root = t.Sub("fs");
+        Extract(root, new TarBuilder().Dir("x").File("x/in", "1").File("x", "now a file").Symlink("y", "x").File("y", "file again").Build());
+        Assert.Equal("now a file", File.ReadAllText(Path.Combine(root, "x")));
+        Assert.Null(new FileInfo(Path.Combine(root, "y")).LinkTarget);
+        Assert.Equal("now a file", File.ReadAllText(Path.Combine(root, "x")));
+    }
+
+    [Fact]
+    public void Long_names_through_pax_work()
+    {
+        using var t = new TempDir();
+        string root = t.Sub("fs");
+        string longName = string.Join('/', Enumerable.Range(0, 12).Select(i => $"directory{i:D3}")) + "/file.txt";
+        Extract(root, new TarBuilder().File(longName, "long").Build());
+        Assert.Equal("long", File.ReadAllText(Path.Combine(root, longName)));
+    }
+}
