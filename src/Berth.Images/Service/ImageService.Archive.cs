@@ -121,9 +121,10 @@ public sealed partial class ImageService
 
     // ---- load ----
 
-    public IReadOnlyList<string> Load(Stream input)
+    public IReadOnlyList<string> Load(Stream input) => AsWriter(() => LoadCore(input));
+
+    private IReadOnlyList<string> LoadCore(Stream input)
     {
-        using var writer = WriterLock();
         using var files = TarFiles.Unpack(input, Content.NewIngestPath() + ".load");
         if (files.Find("manifest.json") is { } dockerManifest) return LoadDocker(files, dockerManifest);
         if (files.Find("index.json") is { } ociIndex && files.Find("oci-layout") is not null) return LoadOci(files, ociIndex);
@@ -287,7 +288,11 @@ public sealed partial class ImageService
         if (target?.Digest is not null) throw new ImageException($"cannot import to a digest reference: {reference}");
         var container = new ContainerConfig();
         foreach (var c in changes) ChangeInstructions.Apply(container, c);
-        using var writer = WriterLock();
+        return AsWriter(() => ImportCore(tarball, target, container, message));
+    }
+
+    private string ImportCore(Stream tarball, ImageReference? target, ContainerConfig container, string? message)
+    {
 
         // The layer is stored uncompressed; its digest is its diff id. The tar is checked on the way in.
         Digest layer;

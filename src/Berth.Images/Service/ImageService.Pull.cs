@@ -15,7 +15,11 @@ public sealed partial class ImageService
     {
         var r = ImageReference.Parse(reference);
         var want = platform is null ? Manifests.HostPlatform() : Manifests.ParsePlatform(platform);
-        using var writer = WriterLock();
+        return await AsWriter(() => PullCore(r, want, platform is not null, progress, ct));
+    }
+
+    private async Task<string> PullCore(ImageReference r, Platform want, bool explicitPlatform, IProgress<ProgressEvent>? progress, CancellationToken ct)
+    {
 
         var (top, topType, topDigest) = await Registry.GetManifestAsync(r, r.ManifestReference, ct);
         var kind = Manifests.Classify(top, topType, out var topMediaType);
@@ -42,7 +46,7 @@ public sealed partial class ImageService
         var config = Manifests.ParseConfig(configBytes);
         if (config.RootFs.DiffIds.Count != manifest.Layers.Count)
             throw new ImageException($"{r.Familiar}: the config lists {config.RootFs.DiffIds.Count} layers, the manifest {manifest.Layers.Count}");
-        if (platform is not null && (config.Os != want.Os || config.Architecture != want.Architecture))
+        if (explicitPlatform && (config.Os != want.Os || config.Architecture != want.Architecture))
             throw new ImageException($"{r.Familiar}: image is for {config.Os}/{config.Architecture}, not {want}");
         var chain = Manifests.ChainIds(config.RootFs.DiffIds);
 

@@ -54,6 +54,30 @@ public sealed partial class ImageService : IImageService, IDisposable
 
     private FileLock WriterLock() => FileLock.Acquire(_gcLock, exclusive: false);
 
+    /// <summary>
+    /// Runs a writer (pull, load, import) under the shared collection lock. When it fails, what it
+    /// wrote and did not record is collected at once (unless another writer is busy): the store is
+    /// left as it was. A writer killed outright leaves its work for the next pull to reuse.
+    /// </summary>
+    private async Task<T> AsWriter<T>(Func<Task<T>> work)
+    {
+        var l = WriterLock();
+        try
+        {
+            return await work();
+        }
+        catch
+        {
+            l.Dispose();
+            l = null;
+            try { CollectGarbage(wait: false); } catch (Exception) { /* the original failure is what matters */ }
+            throw;
+        }
+        finally { l?.Dispose(); }
+    }
+
+    private T AsWriter<T>(Func<T> work) => AsWriter(() => Task.FromResult(work())).GetAwaiter().GetResult();
+
     // ---- resolving names ----
 
     /// <summary>Finds an image by reference (tag or digest), full id or id prefix; throws "No such image".</summary>
