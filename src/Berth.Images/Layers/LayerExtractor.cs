@@ -16,7 +16,8 @@ public enum WhiteoutMode
 }
 
 /// <summary>What an extraction did.</summary>
-public sealed record ExtractResult(long Entries, long FileBytes);
+/// <param name="ImplicitDirectories">Parent directories the tar did not list, which the extraction made (0755 root).</param>
+public sealed record ExtractResult(long Entries, long FileBytes, IReadOnlyList<string> ImplicitDirectories);
 
 /// <summary>
 /// Applies an uncompressed layer tar to a snapshot directory. Every path is resolved inside
@@ -35,6 +36,10 @@ public sealed class LayerExtractor
     private readonly string _root;
     private readonly WhiteoutMode _mode;
     private readonly bool _isRoot = FsCalls.geteuid() == 0;
+    private readonly List<string> _implicit = [];
+    // Directories that existed before this layer and that it changes without listing them: their times are put back.
+    private readonly Dictionary<string, (FsCalls.Timespec A, FsCalls.Timespec M)> _existingTimes = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _seenParents = new(StringComparer.Ordinal);
 
     public LayerExtractor(string root, WhiteoutMode mode)
     {
@@ -86,6 +91,15 @@ public sealed class LayerExtractor
             if (_mode == WhiteoutMode.Apply)
                 foreach (var dir in opaque) ClearBelow(rootFd, dir, created);
 
+            var listed = new HashSet<string>(dirTimes.Select(d => d.Path), StringComparer.Ordinal);
+            foreach (var (dir, (a, m)) in _existingTimes)
+            {
+                if (listed.Contains(dir)) continue;
+                int dfd = TryOpenDir(rootFd, dir);
+                if (dfd < 0) continue;
+                try { RestoreTimes(dfd, a, m); } finally { FsCalls.close(dfd); }
+            }
+
             // Directory times last, deepest first, so creating children does not change them.
             for (int i = dirTimes.Count - 1; i >= 0; i--)
             {
@@ -102,7 +116,7 @@ public sealed class LayerExtractor
             ArrayPool<byte>.Shared.Return(buf);
             FsCalls.close(rootFd);
         }
-        return new ExtractResult(entries, bytes);
+        return new ExtractResult(entries, bytes, _implicit);
     }
 
     private long CreateEntry(int rootFd, int parentFd, string name, string path, TarEntry e, TarReader reader, byte[] buf,
@@ -276,9 +290,18 @@ public sealed class LayerExtractor
     /// <summary>Opens (creating as needed) the parent directory of an entry, resolved inside the root.</summary>
     private int OpenParent(int rootFd, string parent, string original)
     {
-        if (parent.Length == 0) return FsCalls.Check(FsCalls.Openat2(rootFd, ".", (ulong)(O.PATH | O.DIRECTORY | O.CLOEXEC), Resolve.IN_ROOT), "open root");
+        if (parent.Length == 0)
+        {
+            int r = FsCalls.Check(FsCalls.Openat2(rootFd, ".", (ulong)(O.PATH | O.DIRECTORY | O.CLOEXEC), Resolve.IN_ROOT), "open root");
+            RememberTimes("", r);
+            return r;
+        }
         int fd = FsCalls.Openat2(rootFd, parent, (ulong)(O.PATH | O.DIRECTORY | O.CLOEXEC), Resolve.IN_ROOT | Resolve.NO_MAGICLINKS);
-        if (fd >= 0) return fd;
+        if (fd >= 0)
+        {
+            RememberTimes(parent, fd);
+            return fd;
+        }
         int err = FsCalls.LastErrno;
         if (err == Errno.ENOTDIR)
             throw new ImageException($"layer entry \"{original}\": a parent path is not a directory");
@@ -291,7 +314,13 @@ public sealed class LayerExtractor
             int pfd = OpenParent(rootFd, prefix, original);
             try
             {
-                if (FsCalls.mkdirat(pfd, comp, Mode.RwxRxRx) != 0)
+                if (FsCalls.mkdirat(pfd, comp, Mode.RwxRxRx) == 0)
+                {
+                    string made = prefix.Length == 0 ? comp : prefix + "/" + comp;
+                    _implicit.Add(made);
+                    _seenParents.Add(made);
+                }
+                else
                 {
                     if (FsCalls.LastErrno != Errno.EEXIST) throw new SystemCallException(FsCalls.LastErrno, $"mkdir {prefix}/{comp}");
                     if (FsCalls.TryLstat(pfd, comp, out var cst) && (cst.Mode & FsCalls.S_IFMT) == FsCalls.S_IFLNK)
@@ -312,6 +341,22 @@ public sealed class LayerExtractor
             throw new SystemCallException(FsCalls.LastErrno, $"open {parent}");
         }
         return fd;
+    }
+
+    /// <summary>The first time a pre-existing directory is written into, its times are noted (to put back at the end).</summary>
+    private unsafe void RememberTimes(string dir, int fd)
+    {
+        if (!_seenParents.Add(dir)) return;
+        FsCalls.StatBuf st;
+        if (FsCalls.fstatat(fd, "", &st, At.EMPTY_PATH) == 0) _existingTimes[dir] = (st.Atime, st.Mtime);
+    }
+
+    private static unsafe void RestoreTimes(int dirFd, FsCalls.Timespec a, FsCalls.Timespec m)
+    {
+        FsCalls.Timespec* t = stackalloc FsCalls.Timespec[2];
+        t[0] = a;
+        t[1] = m;
+        FsCalls.utimensat(At.FDCWD, $"/proc/self/fd/{dirFd}", t, 0);
     }
 
     private static int TryOpenDir(int rootFd, string dir)

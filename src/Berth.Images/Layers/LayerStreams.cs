@@ -144,12 +144,12 @@ public static class LayerApplier
     /// <paramref name="directory"/> and returns its diff id (sha256 of the uncompressed tar) and size.
     /// The caller checks the compressed digest (it owns the stream that hashes it).
     /// </summary>
-    public static (Digest DiffId, long Size) Apply(Stream compressed, string directory, WhiteoutMode mode)
+    public static (Digest DiffId, long Size, IReadOnlyList<string> ImplicitDirectories) Apply(Stream compressed, string directory, WhiteoutMode mode)
     {
         using var tar = Decompression.Open(compressed, out _);
         using var diff = new HashingReadStream(tar);
-        new LayerExtractor(directory, mode).Extract(diff);
+        var result = new LayerExtractor(directory, mode).Extract(diff);
         diff.Drain();
-        return (diff.Digest(), diff.Count);
+        return (diff.Digest(), diff.Count, result.ImplicitDirectories);
     }
 }

@@ -3,6 +3,7 @@ using Berth.Images.Layers;
 using Berth.Images.Models;
 using Berth.Images.References;
 using Berth.Images.Registry;
+using Berth.Images.Snapshots;
 using Berth.Images.Store;
 
 namespace Berth.Images.Service;
@@ -108,7 +109,8 @@ public sealed partial class ImageService
         await Task.WhenAll(jobs.Select(Run));
         if (failures.Count > 0) throw Unwrap(failures[0]);
 
-        if (!streaming)
+        if (streaming) ImplicitDirectories.Fix(Snapshots, chain);
+        else
         {
             foreach (var j in jobs)
             {
@@ -169,7 +171,9 @@ public sealed partial class ImageService
     private void ExtractLayer(LayerJob j, Stream compressed, Action? beforeCommit = null)
     {
         using var w = Snapshots.BeginLayer(j.Chain, j.Parent);
-        var (diffId, size) = LayerApplier.Apply(compressed, w.Directory, Snapshots.WhiteoutMode);
+        var (diffId, size, implicitDirs) = LayerApplier.Apply(compressed, w.Directory, Snapshots.WhiteoutMode);
+        if (implicitDirs.Count > 0 && Snapshots.WhiteoutMode == WhiteoutMode.Overlay)
+            File.WriteAllLines(Path.Combine(Path.GetDirectoryName(w.Directory)!, ImplicitDirectories.FileName), implicitDirs);
         beforeCommit?.Invoke();
         if (diffId != j.DiffId)
             throw new ImageException($"layer {j.Layer.Digest.Short}: uncompressed content {diffId} does not match the config's diff_id {j.DiffId}");

@@ -98,7 +98,7 @@ public sealed partial class ImageService
         w.WriteEndArray();
         w.WriteString("Parent", cfg.Parent ?? "");
         w.WriteString("Comment", cfg.Comment ?? cfg.History?.LastOrDefault()?.Comment ?? "");
-        w.WriteString("Created", (cfg.Created ?? rec.Added).UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.FFFFFFFFFZ"));
+        w.WriteString("Created", (cfg.Created ?? rec.Added).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'"));
         w.WriteString("DockerVersion", cfg.DockerVersion ?? "");
         w.WriteString("Author", cfg.Author ?? "");
         w.WritePropertyName("Config");
@@ -158,7 +158,7 @@ public sealed partial class ImageService
         w.WriteEndObject();
         w.WritePropertyName("Metadata");
         w.WriteStartObject();
-        w.WriteString("LastTagTime", (rec.LastTagTime ?? DateTimeOffset.MinValue).UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.FFFFFFFFFZ"));
+        w.WriteString("LastTagTime", (rec.LastTagTime ?? DateTimeOffset.MinValue).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'"));
         w.WriteEndObject();
         w.WriteEndObject();
     }

@@ -30,6 +30,9 @@ public interface ISnapshotter
 
     void RemoveLayer(string chainId);
 
+    /// <summary>The directory holding a committed layer's files.</summary>
+    string LayerDirectory(string chainId);
+
     /// <summary>Creates a writable snapshot on top of <paramref name="parentChainId"/> for a container.</summary>
     RootfsMount Prepare(string key, string? parentChainId);
 

@@ -60,6 +60,8 @@ public abstract class SnapshotterBase : ISnapshotter
 
     public bool HasLayer(string chainId) => Directory.Exists(LayerDir(chainId));
 
+    public string LayerDirectory(string chainId) => Path.Combine(LayerDir(chainId), "fs");
+
     public IEnumerable<string> Layers() =>
         Directory.EnumerateDirectories(Path.Combine(Base, "layers")).Select(d => "sha256:" + Path.GetFileName(d));
 
