@@ -129,6 +129,7 @@ public sealed class BlobWriter : Stream
     }
 
     public long Written => _written;
+    public bool Committed => _committed;
 
     public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 

@@ -146,10 +146,17 @@ public static class LayerApplier
     /// </summary>
     public static (Digest DiffId, long Size, IReadOnlyList<string> ImplicitDirectories) Apply(Stream compressed, string directory, WhiteoutMode mode)
     {
-        using var tar = Decompression.Open(compressed, out _);
+        using var tar = Decompression.Open(compressed, out var kind);
         using var diff = new HashingReadStream(tar);
-        var result = new LayerExtractor(directory, mode).Extract(diff);
-        diff.Drain();
-        return (diff.Digest(), diff.Count, result.ImplicitDirectories);
+        try
+        {
+            var result = new LayerExtractor(directory, mode).Extract(diff);
+            diff.Drain();
+            return (diff.Digest(), diff.Count, result.ImplicitDirectories);
+        }
+        catch (Exception e) when (e is InvalidDataException || e.GetType().Namespace == "ZstdSharp")
+        {
+            throw new ImageException($"layer data is corrupt ({kind}): {e.Message}", e);
+        }
     }
 }

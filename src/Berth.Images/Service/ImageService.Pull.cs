@@ -153,11 +153,21 @@ public sealed partial class ImageService
         });
         if (streaming && !haveLayer)
         {
-            ExtractLayer(j, counted, () =>
+            try
             {
+                ExtractLayer(j, counted, () =>
+                {
+                    counted.Drain();
+                    blob.Commit(); // checks size and digest: a wrong blob never becomes a layer
+                });
+            }
+            catch (ImageException e) when (e is not RegistryException && !BlobCommitted(blob))
+            {
+                // The layer did not extract: if that is because the blob is not what its digest says, say that.
                 counted.Drain();
-                blob.Commit(); // checks size and digest: a wrong blob never becomes a layer
-            });
+                blob.Commit();
+                throw;
+            }
         }
         else
         {
@@ -166,6 +176,8 @@ public sealed partial class ImageService
         }
         progress?.Report(new ProgressEvent(id, streaming ? "Pull complete" : "Download complete"));
     }
+
+    private static bool BlobCommitted(BlobWriter w) => w.Committed;
 
     /// <summary>Extracts a layer into a new snapshot; <paramref name="beforeCommit"/> runs the checks that must pass first.</summary>
     private void ExtractLayer(LayerJob j, Stream compressed, Action? beforeCommit = null)
