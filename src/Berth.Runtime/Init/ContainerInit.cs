@@ -34,9 +34,22 @@ public static class ContainerInit
         }
         catch (Exception e)
         {
-            try { channel.SendMessage("error", e.Message); } catch (Exception) { }
+            // Before "created" the parent is listening; after it (the wait for start, the last
+            // steps before execve) nobody is, and the container's stderr is the only witness.
+            bool told = false;
+            if (!channel.Closed)
+            {
+                try { channel.SendMessage("error", e.Message); told = true; } catch (Exception) { }
+            }
+            if (!told) WriteStderr($"berth-runtime init: {e.Message}\n");
             return 1;
         }
+    }
+
+    private static unsafe void WriteStderr(string text)
+    {
+        byte[] b = System.Text.Encoding.UTF8.GetBytes(text);
+        fixed (byte* p = b) _ = LibC.write(2, p, (nuint)b.Length);
     }
 
     private static void RunCreate(InitRequest req, SyncChannel channel)
@@ -70,7 +83,6 @@ public static class ContainerInit
             slave = ContainerConsole.Setup(consoleSocket, req.Process.ConsoleSize?.Height ?? 0, req.Process.ConsoleSize?.Width ?? 0, bindDevConsole: true);
             LibC.close(consoleSocket);
         }
-        rootfs.Finish();
 
         if (req.NewUtsNamespace)
         {
@@ -79,6 +91,8 @@ public static class ContainerInit
         }
         foreach (var (key, value) in spec.Linux?.Sysctl ?? new Dictionary<string, string>())
             FdIo.WriteFile("/proc/sys/" + key.Replace('.', '/'), value);
+        // Masks and read-only paths last: sysctls are written through /proc/sys before it turns read-only.
+        rootfs.Finish();
 
         var launcher = new ProcessLauncher(req.Process, req.SeccompBpf, req.SeccompFlags, req.PreserveFds);
         launcher.Prepare();

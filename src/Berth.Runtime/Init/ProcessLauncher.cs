@@ -64,18 +64,26 @@ internal sealed unsafe class ProcessLauncher
     }
 
     /// <summary>Never returns: becomes the user's program or throws.</summary>
+    /// <remarks>
+    /// The seccomp filter goes on last, just before execve, whatever no_new_privs says: a profile
+    /// written for the program (runtime-tools' and Docker's allow no close_range, for one) must not
+    /// have to allow the runtime's own calls. Without no_new_privs, installing it needs
+    /// CAP_SYS_ADMIN, so when the program's sets lack it the thread keeps it until after the
+    /// filter and drops it with one capset (the profile must allow capset and execve, as runc's
+    /// needs capset, setresuid, fcntl, ... after its filter).
+    /// </remarks>
     public void Exec()
     {
         if (_process.NoNewPrivileges)
             Errno.Check(LibC.prctl(PR.SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)");
-        // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: do it while we have it.
-        if (!_process.NoNewPrivileges) InstallSeccomp();
+        bool filter = _seccomp is { Length: > 0 };
+        bool keepSysAdmin = filter && !_process.NoNewPrivileges && (_caps.Effective & SysAdmin) == 0;
 
         _caps.DropBounding();
         CapabilitySet.SetKeepCaps(true);
         SwitchUser(_process.User);
         CapabilitySet.SetKeepCaps(false);
-        _caps.ApplyProcessSets();
+        (keepSysAdmin ? WithSysAdmin(_caps) : _caps).ApplyProcessSets();
 
         string cwd = _process.Cwd ?? "/";
         Errno.Check(LibC.chdir(cwd), $"chdir {cwd}");
@@ -85,19 +93,29 @@ internal sealed unsafe class ProcessLauncher
         // ones closes on exec (CVE-2024-21626 class).
         Errno.Check(LibC.close_range((uint)(3 + _preserveFds), uint.MaxValue, 4 /* CLOSE_RANGE_CLOEXEC */), "close_range");
 
-        if (_process.NoNewPrivileges) InstallSeccomp();
-
         using var argv = new NativeStringArray(_process.Args!);
         using var envp = new NativeStringArray(_env);
-        fixed (byte* path = LibC.Utf8(_executable!))
-            LibC.execve(path, argv.Pointer, envp.Pointer);
+        byte[] path = LibC.Utf8(_executable!);
+        if (filter)
+        {
+            SeccompFilter.Install(_seccomp!, _seccompFlags);
+            if (keepSysAdmin) _caps.ApplyProcessSets();
+        }
+        fixed (byte* p = path)
+            LibC.execve(p, argv.Pointer, envp.Pointer);
         throw new LinuxException(Errno.Last, $"exec {_executable}");
     }
 
-    private void InstallSeccomp()
+    private const ulong SysAdmin = 1UL << 21; // CAP_SYS_ADMIN
+
+    private static CapabilitySet WithSysAdmin(CapabilitySet c) => new()
     {
-        if (_seccomp is { Length: > 0 }) SeccompFilter.Install(_seccomp, _seccompFlags);
-    }
+        Bounding = c.Bounding,
+        Effective = c.Effective | SysAdmin,
+        Permitted = c.Permitted | SysAdmin,
+        Inheritable = c.Inheritable,
+        Ambient = c.Ambient,
+    };
 
     private static void SwitchUser(User? user)
     {

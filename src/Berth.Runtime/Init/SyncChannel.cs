@@ -10,6 +10,8 @@ namespace Berth.Runtime.Init;
 public sealed class SyncChannel : IDisposable
 {
     public int Fd { get; }
+    /// <summary>True once closed: the number may already belong to another descriptor.</summary>
+    public bool Closed { get; private set; }
     public SyncChannel(int fd) => Fd = fd;
 
     public void Send<T>(T value, JsonTypeInfo<T> type)
@@ -38,5 +40,10 @@ public sealed class SyncChannel : IDisposable
 
     public InitMessage? ReceiveMessage() => Receive(RuntimeJsonContext.Default.InitMessage);
 
-    public void Dispose() => LibC.close(Fd);
+    public void Dispose()
+    {
+        if (Closed) return;
+        Closed = true;
+        LibC.close(Fd);
+    }
 }
