@@ -16,6 +16,22 @@ public static class HookRunner
         foreach (var hook in hooks) Run(hook, $"{phase}[{i++}]", stdin);
     }
 
+    /// <summary>
+    /// For poststart and poststop: the spec says a failing hook only earns a warning, and the
+    /// remaining hooks and the lifecycle continue as if it had succeeded.
+    /// </summary>
+    public static void RunAllWarning(IEnumerable<Hook>? hooks, string phase, ContainerState state)
+    {
+        if (hooks is null) return;
+        byte[] stdin = JsonSerializer.SerializeToUtf8Bytes(state, OciJsonContext.Default.ContainerState);
+        int i = 0;
+        foreach (var hook in hooks)
+        {
+            try { Run(hook, $"{phase}[{i++}]", stdin); }
+            catch (RuntimeException e) { Logging.RuntimeLog.Warn(e.Message); }
+        }
+    }
+
     private static void Run(Hook hook, string name, byte[] stdin)
     {
         var psi = new ProcessStartInfo(hook.Path!)

@@ -111,11 +111,12 @@ public static class ContainerInit
             byte zero = (byte)'0';
             if (LibC.write(wfd, &zero, 1) < 0) throw new LinuxException(Errno.Last, "write exec.fifo");
         }
-        LibC.close(wfd);
+        // wfd stays open (close-on-exec): `start` waits for its EOF, i.e. for the execve of
+        // the user's program (or our death), before it runs the poststart hooks.
         LibC.close(fifo);
         LibC.close(hostProcSelf);
 
-        state.Status = "running";
+        // Still "created": "running" begins with the user's program (lifecycle step 8).
         HookRunner.RunAll(spec.Hooks?.StartContainer, "startContainer", state);
         launcher.Exec();
     }

@@ -31,13 +31,24 @@ internal sealed class RootfsBuilder
     }
 
     /// <summary>Everything up to (not including) pivot_root.</summary>
+    /// <remarks>
+    /// Without a mount namespace of its own (the spec: inherit the runtime's) the container's
+    /// mounts are made in the host's namespace, as runc and crun do; but nothing outside the
+    /// rootfs is touched (no propagation change of the host's mounts), the root is entered with
+    /// chroot, and `delete` detaches everything under the rootfs again (HostMounts).
+    /// </remarks>
     public void Prepare()
     {
-        ulong propagation = Propagation(_spec.Linux?.RootfsPropagation) ?? (MS.SLAVE | MS.REC);
-        // Our copy of the host's mounts must not send mount events back to the host.
-        Mount(null, "/", null, propagation, null);
-        // pivot_root needs the new root to be a mount point whose parent is not shared.
-        MakeParentPrivate(_rootfs);
+        if (!_req.HostMountNamespace)
+        {
+            ulong propagation = Propagation(_spec.Linux?.RootfsPropagation) ?? (MS.SLAVE | MS.REC);
+            // Our copy of the host's mounts must not send mount events back to the host.
+            Mount(null, "/", null, propagation, null);
+            // pivot_root needs the new root to be a mount point whose parent is not shared.
+            MakeParentPrivate(_rootfs);
+        }
+        // The root is a mount point of its own: a read-only root or a propagation setting then
+        // changes this mount only.
         Mount(_rootfs, _rootfs, null, MS.BIND | MS.REC, null);
 
         using var root = new RootedPath(_rootfs);
@@ -56,6 +67,14 @@ internal sealed class RootfsBuilder
 
     public void PivotRoot()
     {
+        if (_req.HostMountNamespace)
+        {
+            // pivot_root would change the root of every process in the host's namespace.
+            Errno.Check(LibC.chdir(_rootfs), $"chdir {_rootfs}");
+            Errno.Check(LibC.chroot("."), "chroot");
+            Errno.Check(LibC.chdir("/"), "chdir /");
+            return;
+        }
         if (_req.NoPivot)
         {
             Errno.Check(LibC.chdir(_rootfs), $"chdir {_rootfs}");

@@ -52,9 +52,12 @@ public sealed class ContainerCreator
             var (childPid, channel) = InitSpawner.Spawn(plan);
             pid = childPid;
             plan.CloseJoinFds();
+            if (plan.BecomeRoot) GiveFifoToContainerRoot(fifo, pid);
             using (channel)
             {
-                var state = new ContainerState { Id = o.Id, Status = "creating", Pid = pid, Bundle = bundle, Annotations = spec.Annotations };
+                // The hooks of create see "created": the spec's state is "created" once the
+                // environment is built (lifecycle step 2), before prestart/createRuntime run.
+                var state = new ContainerState { Id = o.Id, Status = "created", Pid = pid, Bundle = bundle, Annotations = spec.Annotations };
                 channel.Send(new InitRequest
                 {
                     Mode = "create",
@@ -72,6 +75,7 @@ public sealed class ContainerCreator
                     CgroupMounts = cgroup.MountPoints().Select(m => new CgroupMountSource { Name = m.Name, HostPath = m.HostPath, V2 = m.IsV2 }).ToList(),
                     NewUserNamespace = (plan.CloneFlags & CLONE.NEWUSER) != 0,
                     NewUtsNamespace = (plan.CloneFlags & CLONE.NEWUTS) != 0,
+                    HostMountNamespace = HostMounts.InHostNamespace(spec),
                     State = state,
                 }, RuntimeJsonContext.Default.InitRequest);
 
@@ -109,10 +113,31 @@ public sealed class ContainerCreator
         {
             plan?.CloseJoinFds();
             if (pid > 0) KillAndReap(pid);
+            if (HostMounts.InHostNamespace(spec)) HostMounts.DetachUnder(rootfs);
             try { cgroup?.Destroy(); } catch (Exception) { }
             _store.Remove(o.Id);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The init reopens exec.fifo (0600) for writing as the container's root; in a user
+    /// namespace that is another host uid, so the fifo becomes that uid's.
+    /// </summary>
+    private static void GiveFifoToContainerRoot(string fifo, int pid)
+    {
+        uint uid = HostIdOfRoot($"/proc/{pid}/uid_map"), gid = HostIdOfRoot($"/proc/{pid}/gid_map");
+        Errno.Check(LibC.chown(fifo, uid, gid), $"chown {fifo}");
+    }
+
+    private static uint HostIdOfRoot(string map)
+    {
+        foreach (var line in File.ReadLines(map))
+        {
+            var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length == 3 && f[0] == "0" && uint.TryParse(f[1], out var host)) return host;
+        }
+        throw new RuntimeException($"linux.uidMappings/gidMappings: the container's root (id 0) is not mapped ({map})");
     }
 
     internal static SeccompProgram CompileSeccomp(LinuxSeccomp sc)

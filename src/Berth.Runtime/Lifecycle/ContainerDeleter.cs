@@ -21,13 +21,13 @@ public static unsafe class ContainerDeleter
         }
         // With a shared PID namespace the init's death does not end the rest: end them too.
         KillRemaining(c);
+        if (HostMounts.InHostNamespace(c.Saved.Config)) HostMounts.DetachUnder(c.Saved.Rootfs);
 
         try { if (c.Saved.CgroupPaths.Count > 0) c.Cgroup.Destroy(); }
         catch (Exception e) when (!force) { throw new RuntimeException($"container \"{c.Id}\": removing its cgroup: {e.Message}"); }
         catch (Exception) { }
 
-        try { HookRunner.RunAll(c.Saved.Config.Hooks?.Poststop, "poststop", c.OciState("stopped")); }
-        catch (RuntimeException e) { Logging.RuntimeLog.Warn(e.Message); }
+        HookRunner.RunAllWarning(c.Saved.Config.Hooks?.Poststop, "poststop", c.OciState("stopped"));
 
         c.Store.Remove(c.Id);
     }

@@ -22,28 +22,32 @@ public static unsafe class ContainerStarter
         if (fd < 0) throw new LinuxException(Errno.Last, $"open {fifo}");
         try
         {
-            // The init is blocked opening the fifo for writing; it now writes one byte.
-            var pfd = new PollFd { Fd = fd, Events = 1 /* POLLIN */ };
-            while (true)
-            {
-                int n = LibC.poll(&pfd, 1, 100);
-                if (n < 0 && Errno.Last == Errno.EINTR) continue;
-                if (n < 0) throw new LinuxException(Errno.Last, "poll exec.fifo");
-                if (n > 0 && (pfd.Revents & 1) != 0) break;
-                if (!State.StateStore.InitAlive(c.Saved)) throw new RuntimeException($"container \"{c.Id}\": its init exited before start");
-            }
+            // The init is blocked opening the fifo for writing; it now writes one byte, and
+            // keeps the fifo open (close-on-exec) until it becomes the user's program.
+            if (!WaitReadable(c, fd)) throw new RuntimeException($"container \"{c.Id}\": its init exited before start");
             byte b;
             if (LibC.read(fd, &b, 1) != 1) throw new RuntimeException($"container \"{c.Id}\": its init did not answer on exec.fifo");
+            // EOF: the user's program runs (or the init failed, and said why on the container's stderr).
+            while (WaitReadable(c, fd) && LibC.read(fd, &b, 1) > 0) { }
         }
         finally { LibC.close(fd); }
         File.Delete(fifo);
 
-        try { HookRunner.RunAll(c.Saved.Config.Hooks?.Poststart, "poststart", c.OciState("running")); }
-        catch (RuntimeException)
+        // The spec: a failing poststart hook is a warning; the lifecycle goes on.
+        HookRunner.RunAllWarning(c.Saved.Config.Hooks?.Poststart, "poststart", c.OciState("running"));
+    }
+
+    /// <summary>Polls the fifo until it has data or EOF; false if the init died with no writer ever seen.</summary>
+    private static bool WaitReadable(Container c, int fd)
+    {
+        var pfd = new PollFd { Fd = fd, Events = 1 /* POLLIN */ };
+        while (true)
         {
-            // A failed poststart hook stops the container (the spec: the runtime MUST stop it).
-            LibC.kill(c.Saved.Pid, Sig.KILL);
-            throw;
+            int n = LibC.poll(&pfd, 1, 100);
+            if (n < 0 && Errno.Last == Errno.EINTR) continue;
+            if (n < 0) throw new LinuxException(Errno.Last, "poll exec.fifo");
+            if (n > 0 && (pfd.Revents & (1 | 0x10 /* POLLIN | POLLHUP */)) != 0) return true;
+            if (!State.StateStore.InitAlive(c.Saved)) return false;
         }
     }
 }

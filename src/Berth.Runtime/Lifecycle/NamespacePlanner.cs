@@ -37,8 +37,6 @@ internal static class NamespacePlanner
                     plan.Joins.Add((fd, flag));
                 }
             }
-            if ((plan.CloneFlags & CLONE.NEWNS) == 0 && !plan.Joins.Any(j => j.Type == CLONE.NEWNS))
-                throw new RuntimeException("linux.namespaces: a mount namespace is required to set up the rootfs");
             bool newUser = (plan.CloneFlags & CLONE.NEWUSER) != 0;
             if (newUser)
             {
