@@ -1,0 +1,108 @@
+using System.Text.Json;
+using Berth.Integration.Tests.Support;
+
+namespace Berth.Integration.Tests.Runtime;
+
+/// <summary>The runc command line: create, start, state, kill, delete, exec, list, ps, events, update.</summary>
+public sealed class LifecycleTests : IDisposable
+{
+    private readonly RuntimeHarness _rt = new();
+    public void Dispose() => _rt.Dispose();
+
+    [Fact]
+    public void Create_start_state_kill_delete_with_correct_statuses()
+    {
+        using var b = new BusyboxBundle("/bin/sleep", "60");
+        string id = _rt.NewId();
+        _rt.Place(b, id);
+        using var pidDir = new TempDir();
+        string pidFile = Path.Combine(pidDir.Path, "pid");
+        var created = _rt.Detached("create", "--bundle", b.Write(), "--pid-file", pidFile, id);
+        Assert.True(created.ExitCode == 0, created.ToString());
+        Assert.Equal("created", _rt.Status(id));
+        var state = JsonDocument.Parse(_rt.Run("state", id).Stdout).RootElement;
+        Assert.Equal(int.Parse(File.ReadAllText(pidFile)), state.GetProperty("pid").GetInt32());
+        Assert.Equal(b.Dir, state.GetProperty("bundle").GetString());
+
+        Assert.Equal(0, _rt.Run("start", id).ExitCode);
+        Assert.Equal("running", _rt.Status(id));
+        Assert.Contains(id, _rt.Run("list").Stdout);
+        var ps = JsonSerializer.Deserialize<int[]>(_rt.Run("ps", "--format", "json", id).Stdout)!;
+        Assert.Contains(state.GetProperty("pid").GetInt32(), ps);
+
+        Assert.Equal(0, _rt.Run("kill", id, "KILL").ExitCode);
+        WaitFor(() => _rt.Status(id) == "stopped");
+        Assert.Equal(0, _rt.Run("delete", id).ExitCode);
+        Assert.Equal("missing", _rt.Status(id));
+        Assert.False(_rt.StateDirExists(id));
+        Assert.Empty(_rt.CgroupDirs().SelectMany(Directory.EnumerateDirectories));
+    }
+
+    [Fact]
+    public void Exec_runs_in_the_containers_namespaces_and_returns_its_exit_code()
+    {
+        using var b = new BusyboxBundle("/bin/sleep", "60");
+        b.Spec.Hostname = "exec-box";
+        string id = _rt.NewId();
+        _rt.Place(b, id);
+        Assert.Equal(0, _rt.Detached("run", "-d", "--bundle", b.Write(), id).ExitCode);
+        var r = _rt.Run("exec", "--env", "X=42", "--cwd", "/tmp", id, "/bin/sh", "-c", "hostname; echo $X; pwd; ls /proc | grep -c '^[0-9]'; exit 7");
+        Assert.Equal(7, r.ExitCode);
+        var lines = r.Stdout.Split('\n');
+        Assert.Equal("exec-box", lines[0]);
+        Assert.Equal("42", lines[1]);
+        Assert.Equal("/tmp", lines[2]);
+        Assert.Equal("2", lines[3]); // sleep (pid 1) and this shell: the container's PID namespace
+    }
+
+    [Fact]
+    public void Run_in_the_foreground_returns_the_exit_code_and_removes_the_container()
+    {
+        using var b = new BusyboxBundle().Script("echo out; echo err >&2; exit 3");
+        string id = _rt.NewId();
+        var r = _rt.RunBundle(b, id);
+        Assert.Equal(3, r.ExitCode);
+        Assert.Equal("out\n", r.Stdout);
+        Assert.Equal("err\n", r.Stderr);
+        Assert.False(_rt.StateDirExists(id));
+    }
+
+    [Fact]
+    public void Update_changes_limits_and_events_reports_stats()
+    {
+        using var b = new BusyboxBundle("/bin/sleep", "60");
+        string id = _rt.NewId();
+        _rt.Place(b, id);
+        Assert.Equal(0, _rt.Detached("run", "-d", "--bundle", b.Write(), id).ExitCode);
+        var u = _rt.RunWithInput("{\"pids\":{\"limit\":42},\"memory\":{\"limit\":33554432}}", "update", "--resources", "-", id);
+        Assert.True(u.ExitCode == 0, u.ToString());
+        var ev = JsonDocument.Parse(_rt.Run("events", "--stats", id).Stdout).RootElement;
+        Assert.Equal("stats", ev.GetProperty("type").GetString());
+        Assert.Equal(42, ev.GetProperty("data").GetProperty("pids").GetProperty("limit").GetInt64());
+        Assert.True(ev.GetProperty("data").GetProperty("pids").GetProperty("current").GetInt64() >= 1);
+        Assert.Equal(33554432, ev.GetProperty("data").GetProperty("memory").GetProperty("usage").GetProperty("limit").GetInt64());
+    }
+
+    [Fact]
+    public void Spec_writes_a_config_that_runs_and_features_is_json()
+    {
+        using var b = new BusyboxBundle();
+        File.Delete(Path.Combine(b.Dir, "config.json"));
+        Assert.Equal(0, _rt.Run("spec", "--bundle", b.Dir).ExitCode);
+        Assert.NotEqual(0, _rt.Run("spec", "--bundle", b.Dir).ExitCode); // refuses to overwrite
+        var spec = JsonDocument.Parse(File.ReadAllText(Path.Combine(b.Dir, "config.json"))).RootElement;
+        Assert.Equal("rootfs", spec.GetProperty("root").GetProperty("path").GetString());
+        var features = JsonDocument.Parse(_rt.Run("features").Stdout).RootElement;
+        Assert.Contains("SCMP_ACT_NOTIFY", features.GetProperty("linux").GetProperty("seccomp").GetProperty("actions").EnumerateArray().Select(a => a.GetString()));
+    }
+
+    internal static void WaitFor(Func<bool> condition, int timeoutMs = 10_000)
+    {
+        var until = DateTime.UtcNow.AddMilliseconds(timeoutMs);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > until) throw new TimeoutException("condition not met in time");
+            Thread.Sleep(20);
+        }
+    }
+}
