@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Berth.Engine.Api;
+
+namespace Berth.Engine.Containers;
+
+public sealed partial class ContainerService
+{
+    public ContainerInspect Inspect(Container c)
+    {
+        var r = c.R;
+        var inspect = new ContainerInspect
+        {
+            Id = r.Id, Created = r.Created, Path = r.Path, Args = r.Args, State = StateOf(c), Image = r.ImageId,
+            ResolvConfPath = r.ResolvConfPath, HostnamePath = r.HostnamePath, HostsPath = r.HostsPath, LogPath = r.LogPath,
+            Name = r.Name, RestartCount = r.RestartCount, HostConfig = r.HostConfig, Config = r.Config,
+            Driver = Images.Snapshots.Name == "overlay" ? "overlay2" : "vfs",
+            ExecIDs = c.Execs.Count > 0 ? c.Execs.Keys.ToList() : null,
+        };
+        inspect.GraphDriver.Name = inspect.Driver;
+        inspect.NetworkSettings.SandboxKey = r.State.Pid > 0 ? $"/proc/{r.State.Pid}/ns/net" : "";
+        if (r.HostConfig.NetworkMode is "bridge" or "host" or "none")
+            inspect.NetworkSettings.Networks[r.HostConfig.NetworkMode] = new EndpointSettings { NetworkID = NetworkId(r.HostConfig.NetworkMode) };
+        foreach (var b in r.HostConfig.Binds ?? [])
+        {
+            var parts = b.Split(':');
+            bool named = !parts[0].StartsWith('/');
+            string json = JsonSerializer.Serialize(new Dictionary<string, JsonElement>
+            {
+                ["Type"] = JsonSerializer.SerializeToElement(named ? "volume" : "bind", EngineJsonContext.Default.String),
+                ["Source"] = JsonSerializer.SerializeToElement(named ? Path.Combine(_o.DataRoot, "volumes", parts[0], "_data") : parts[0], EngineJsonContext.Default.String),
+                ["Destination"] = JsonSerializer.SerializeToElement(parts[1], EngineJsonContext.Default.String),
+                ["Mode"] = JsonSerializer.SerializeToElement(parts.Length > 2 ? parts[2] : "", EngineJsonContext.Default.String),
+                ["RW"] = JsonSerializer.SerializeToElement(!(parts.Length > 2 && parts[2].Contains("ro")), EngineJsonContext.Default.Boolean),
+                ["Propagation"] = JsonSerializer.SerializeToElement("rprivate", EngineJsonContext.Default.String),
+            }, EngineJsonContext.Default.DictionaryStringJsonElement);
+            inspect.Mounts.Add(JsonDocument.Parse(json).RootElement);
+        }
+        return inspect;
+    }
+
+    public static string NetworkId(string name) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("berth-network-" + name)));
+
+    private static ContainerStateDto StateOf(Container c)
+    {
+        var s = c.R.State;
+        if (!s.Running && s.Status == "running") s.Status = "exited";
+        if (s.Running) s.Status = s.Paused ? "paused" : "running";
+        return s;
+    }
+
+    public List<ContainerSummary> List(bool all, string? filtersJson, int limit)
+    {
+        var f = Filters.Parse(filtersJson);
+        var list = _containers.Values.OrderByDescending(c => c.R.Created, StringComparer.Ordinal).AsEnumerable();
+        if (!all && !f.Has("status") && !f.Has("exited")) list = list.Where(c => c.Running);
+        list = list.Where(c => Matches(c, f));
+        if (limit > 0) list = list.Take(limit);
+        return list.Select(Summary).ToList();
+    }
+
+    private static bool Matches(Container c, Filters f)
+    {
+        var r = c.R;
+        string status = StateOf(c).Status;
+        if (f.Has("id") && !f.Values("id").Any(v => r.Id.StartsWith(v, StringComparison.Ordinal))) return false;
+        if (f.Has("name") && !f.Values("name").Any(v => System.Text.RegularExpressions.Regex.IsMatch(r.Name.TrimStart('/'), v.TrimStart('/')))) return false;
+        if (f.Has("status") && !f.Values("status").Contains(status)) return false;
+        if (f.Has("exited") && (status != "exited" || !f.Values("exited").Contains(r.State.ExitCode.ToString()))) return false;
+        if (f.Has("ancestor") && !f.Values("ancestor").Any(v => v == r.Config.Image || r.ImageId.StartsWith("sha256:" + v, StringComparison.Ordinal) || v == r.ImageId)) return false;
+        if (f.Has("label"))
+        {
+            var labels = r.Config.Labels ?? new();
+            foreach (var l in f.Values("label"))
+            {
+                var kv = l.Split('=', 2);
+                if (!labels.TryGetValue(kv[0], out var val) || kv.Length == 2 && val != kv[1]) return false;
+            }
+        }
+        return true;
+    }
+
+    private ContainerSummary Summary(Container c)
+    {
+        var r = c.R;
+        var s = new ContainerSummary
+        {
+            Id = r.Id, Names = [r.Name], Image = r.Config.Image, ImageID = r.ImageId,
+            Command = string.Join(' ', new[] { r.Path }.Concat(r.Args)),
+            Created = DateTimeOffset.Parse(r.Created).ToUnixTimeSeconds(),
+            Labels = r.Config.Labels ?? new(),
+            State = StateOf(c).Status,
+            Status = StatusText(c),
+            HostConfig = new SummaryHostConfig { NetworkMode = r.HostConfig.NetworkMode },
+        };
+        s.NetworkSettings.Networks[r.HostConfig.NetworkMode] = new EndpointSettings { NetworkID = NetworkId(r.HostConfig.NetworkMode) };
+        return s;
+    }
+
+    private static string StatusText(Container c)
+    {
+        var s = c.R.State;
+        if (s.Running)
+        {
+            var up = DateTime.UtcNow - DateTime.Parse(s.StartedAt, null, System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal);
+            return $"Up {HumanDuration(up)}{(s.Paused ? " (Paused)" : "")}";
+        }
+        if (s.FinishedAt == ContainerStateDto.ZeroTime) return "Created";
+        var ago = DateTime.UtcNow - DateTime.Parse(s.FinishedAt, null, System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal);
+        return $"Exited ({s.ExitCode}) {HumanDuration(ago)} ago";
+    }
+
+    /// <summary>docker's units.HumanDuration.</summary>
+    public static string HumanDuration(TimeSpan d)
+    {
+        double secs = d.TotalSeconds;
+        if (secs < 1) return "Less than a second";
+        if ((int)secs == 1) return "1 second";
+        if (secs < 60) return $"{(int)secs} seconds";
+        int mins = (int)d.TotalMinutes;
+        if (mins == 1) return "About a minute";
+        if (mins < 60) return $"{mins} minutes";
+        int hours = (int)Math.Round(d.TotalHours);
+        if (hours == 1) return "About an hour";
+        if (hours < 48) return $"{hours} hours";
+        if (hours < 24 * 7 * 2) return $"{hours / 24} days";
+        if (hours < 24 * 30 * 2) return $"{hours / 24 / 7} weeks";
+        if (hours < 24 * 365 * 2) return $"{hours / 24 / 30} months";
+        return $"{hours / 24 / 365} years";
+    }
+
+    // ---- top ----
+
+    public async Task<TopResponse> TopAsync(Container c, string? psArgs)
+    {
+        if (!c.Running) throw EngineException.Conflict($"container {c.Id} is not running");
+        string json = await Runtime.RunAsync(c.Id, BundleDir(c.Id), "ps", "--format", "json", c.Id);
+        var pids = JsonSerializer.Deserialize(json, EngineJsonContext.Default.ListJsonElement)?.Select(e => e.ValueKind == JsonValueKind.Number ? e.GetInt32() : e.GetProperty("pid").GetInt32()).ToHashSet() ?? [];
+        var psi = new ProcessStartInfo("ps") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in (string.IsNullOrWhiteSpace(psArgs) ? "-ef" : psArgs).Split(' ', StringSplitOptions.RemoveEmptyEntries)) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        string output = await p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        if (p.ExitCode != 0) throw new EngineException(500, $"Error running ps: {await p.StandardError.ReadToEndAsync()}");
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var titles = lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries).ToList();
+        int pidCol = titles.IndexOf("PID");
+        if (pidCol < 0) throw new EngineException(500, "Couldn't find PID field in ps output");
+        var top = new TopResponse { Titles = titles };
+        foreach (var l in lines.Skip(1))
+        {
+            var f = l.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length < titles.Count || !int.TryParse(f[pidCol], out var pid) || !pids.Contains(pid)) continue;
+            var row = f.Take(titles.Count - 1).ToList();
+            row.Add(string.Join(' ', f.Skip(titles.Count - 1)));
+            top.Processes.Add(row);
+        }
+        return top;
+    }
+}
+
+/// <summary>docker's filters query parameter: {"k":{"v":true}} (CLI) or {"k":["v"]} (docker-py).</summary>
+public sealed class Filters
+{
+    private readonly Dictionary<string, List<string>> _f = new();
+    public bool Has(string k) => _f.ContainsKey(k);
+    public IReadOnlyList<string> Values(string k) => _f.TryGetValue(k, out var v) ? v : [];
+
+    public static Filters Parse(string? json)
+    {
+        var f = new Filters();
+        if (string.IsNullOrWhiteSpace(json)) return f;
+        JsonDocument d;
+        try { d = JsonDocument.Parse(json); }
+        catch (JsonException e) { throw EngineException.BadRequest($"invalid filter: {e.Message}"); }
+        using (d)
+        {
+            if (d.RootElement.ValueKind != JsonValueKind.Object) throw EngineException.BadRequest("invalid filter: not an object");
+            foreach (var p in d.RootElement.EnumerateObject())
+            {
+                var list = new List<string>();
+                if (p.Value.ValueKind == JsonValueKind.Array) list.AddRange(p.Value.EnumerateArray().Select(v => v.GetString() ?? ""));
+                else if (p.Value.ValueKind == JsonValueKind.Object) list.AddRange(p.Value.EnumerateObject().Where(v => v.Value.ValueKind != JsonValueKind.False).Select(v => v.Name));
+                else throw EngineException.BadRequest($"invalid filter '{p.Name}'");
+                f._f[p.Name] = list;
+            }
+        }
+        return f;
+    }
+}
