@@ -122,7 +122,9 @@ public sealed class LayerExtractor
     private long CreateEntry(int rootFd, int parentFd, string name, string path, TarEntry e, TarReader reader, byte[] buf,
         List<(string, TarEntry)> dirTimes)
     {
-        bool exists = FsCalls.TryLstat(parentFd, name, out var st);
+        // Regular files (most entries) try the create first and look only when the name is taken.
+        FsCalls.StatBuf st = default;
+        bool exists = e.Type != TarEntryType.Regular && FsCalls.TryLstat(parentFd, name, out st);
         if (exists)
         {
             bool bothDirs = (st.Mode & FsCalls.S_IFMT) == FsCalls.S_IFDIR && e.Type == TarEntryType.Directory;
@@ -142,7 +144,14 @@ public sealed class LayerExtractor
             }
             case TarEntryType.Regular:
             {
-                int fd = FsCalls.Check(FsCalls.openat(parentFd, name, O.WRONLY | O.CREAT | O.EXCL | O.NOFOLLOW | O.CLOEXEC, Mode.Rw), $"create {path}");
+                const int create = O.WRONLY | O.CREAT | O.EXCL | O.NOFOLLOW | O.CLOEXEC;
+                int fd = FsCalls.openat(parentFd, name, create, Mode.Rw);
+                if (fd < 0 && FsCalls.LastErrno == Errno.EEXIST && FsCalls.TryLstat(parentFd, name, out st))
+                {
+                    RemoveAt(parentFd, name, st);
+                    fd = FsCalls.openat(parentFd, name, create, Mode.Rw);
+                }
+                FsCalls.Check(fd, $"create {path}");
                 long total = 0;
                 try
                 {

@@ -6,7 +6,7 @@ using Berth.Images.Models;
 namespace Berth.Images.Layers;
 
 /// <summary>A read-only stream that hashes (sha256) and counts what is read through it.</summary>
-public sealed class HashingReadStream : Stream
+public sealed class HashingReadStream : ForwardOnlyReadStream
 {
     private readonly Stream _inner;
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -25,8 +25,6 @@ public sealed class HashingReadStream : Stream
     public long Count => _count;
 
     public Digest Digest() => Content.Digest.FromHash(_hash.GetCurrentHash());
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -55,15 +53,6 @@ public sealed class HashingReadStream : Stream
         base.Dispose(disposing);
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => _count; set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
 
 /// <summary>Recognises gzip, zstd or plain tar by the first bytes (as docker does) and decompresses.</summary>
@@ -91,7 +80,7 @@ public static class Decompression
 }
 
 /// <summary>A stream whose first bytes can be looked at before they are read.</summary>
-internal sealed class PeekStream : Stream
+internal sealed class PeekStream : ForwardOnlyReadStream
 {
     private readonly Stream _inner;
     private readonly byte[] _head;
@@ -111,8 +100,6 @@ internal sealed class PeekStream : Stream
 
     public ReadOnlySpan<byte> Head => _head.AsSpan(0, _headLen);
 
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
     public override int Read(Span<byte> buffer)
     {
         if (_headPos < _headLen)
@@ -125,15 +112,6 @@ internal sealed class PeekStream : Stream
         return _inner.Read(buffer);
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
 
 /// <summary>Streams one layer: compressed bytes in, digest and diff id checked, tree extracted.</summary>

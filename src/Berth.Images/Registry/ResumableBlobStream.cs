@@ -8,7 +8,7 @@ namespace Berth.Images.Registry;
 /// again with <c>Range: bytes=N-</c> from where it stopped (and skips ahead itself when the
 /// registry ignores the range), up to a number of retries. Readers see one unbroken stream.
 /// </summary>
-public sealed class ResumableBlobStream : Stream
+public sealed class ResumableBlobStream : ForwardOnlyReadStream
 {
     private readonly RegistryClient _client;
     private readonly ImageReference _repo;
@@ -27,18 +27,25 @@ public sealed class ResumableBlobStream : Stream
 
     public int Resumes => _resumes;
 
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
     public override int Read(Span<byte> buffer)
     {
-        var tmp = System.Buffers.ArrayPool<byte>.Shared.Rent(buffer.Length);
-        try
+        // Synchronous on purpose: the decompressor and the extractor read from a worker thread, and a
+        // blocking socket read there costs less than async state machines completed by another thread.
+        if (_position >= _size && _size >= 0) return 0;
+        while (true)
         {
-            int n = ReadAsync(tmp.AsMemory(0, buffer.Length)).AsTask().GetAwaiter().GetResult();
-            tmp.AsSpan(0, n).CopyTo(buffer);
-            return n;
+            try
+            {
+                if (_body is null) Open(CancellationToken.None).GetAwaiter().GetResult();
+                int n = _body!.Read(buffer);
+                return Advance(n);
+            }
+            catch (Exception e) when (e is IOException or HttpRequestException)
+            {
+                Retry(e);
+                Thread.Sleep(100 * _resumes);
+            }
         }
-        finally { System.Buffers.ArrayPool<byte>.Shared.Return(tmp); }
     }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
@@ -50,19 +57,29 @@ public sealed class ResumableBlobStream : Stream
             {
                 if (_body is null) await Open(ct);
                 int n = await _body!.ReadAsync(buffer, ct);
-                if (n == 0 && _position < _size)
-                    throw new IOException($"connection closed after {_position} of {_size} bytes");
-                _position += n;
-                return n;
+                return Advance(n);
             }
             catch (Exception e) when (e is IOException or HttpRequestException && !ct.IsCancellationRequested)
             {
-                DropConnection();
-                if (++_resumes > _maxResumes)
-                    throw new RegistryException($"download of {_digest.Short} from {_repo.Registry} failed after {_maxResumes} resumes: {RegistryClient.OneLine(e)}", e);
+                Retry(e);
                 await Task.Delay(100 * _resumes, ct);
             }
         }
+    }
+
+    private int Advance(int n)
+    {
+        if (n == 0 && _position < _size)
+            throw new IOException($"connection closed after {_position} of {_size} bytes");
+        _position += n;
+        return n;
+    }
+
+    private void Retry(Exception e)
+    {
+        DropConnection();
+        if (++_resumes > _maxResumes)
+            throw new RegistryException($"download of {_digest.Short} from {_repo.Registry} failed after {_maxResumes} resumes: {RegistryClient.OneLine(e)}", e);
     }
 
     private async Task Open(CancellationToken ct)
@@ -98,13 +115,6 @@ public sealed class ResumableBlobStream : Stream
         base.Dispose(disposing);
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
     public override long Length => _size;
     public override long Position { get => _position; set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

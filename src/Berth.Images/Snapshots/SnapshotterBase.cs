@@ -69,12 +69,7 @@ public abstract class SnapshotterBase : ISnapshotter
 
     public void RemoveLayer(string chainId)
     {
-        string dir = LayerDir(chainId);
-        if (!Directory.Exists(dir)) return;
-        // Rename first so that a crash never leaves a half-removed layer under its real name.
-        string doomed = Path.Combine(Base, "tmp", $"rm-{Guid.NewGuid():N}");
-        Directory.Move(dir, doomed);
-        SnapshotFiles.RemoveTree(doomed);
+        RemoveByRename(LayerDir(chainId));
     }
 
     public IEnumerable<(string Key, string? Parent)> Active() =>
@@ -82,7 +77,12 @@ public abstract class SnapshotterBase : ISnapshotter
 
     public void RemoveActive(string key)
     {
-        string dir = ActiveDir(key);
+        RemoveByRename(ActiveDir(key));
+    }
+
+    /// <summary>Renames a snapshot into tmp/ first, so that a crash never leaves a half-removed one under its real name.</summary>
+    private void RemoveByRename(string dir)
+    {
         if (!Directory.Exists(dir)) return;
         string doomed = Path.Combine(Base, "tmp", $"rm-{Guid.NewGuid():N}");
         Directory.Move(dir, doomed);
