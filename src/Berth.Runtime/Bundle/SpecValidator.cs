@@ -36,9 +36,9 @@ public static class SpecValidator
         string rootfs = Path.GetFullPath(rootPath, bundle);
         if (!Directory.Exists(rootfs)) Fail($"root.path {rootfs}: the bundle has no such rootfs directory");
 
-        var p = spec.Process;
-        if (p is null) Fail("process is required");
-        else ValidateProcess(p, "process", isKnownCapability);
+        // process is optional at create; `start` refuses a container without one (the spec:
+        // REQUIRED when start is called).
+        if (spec.Process is { } p) ValidateProcess(p, "process", isKnownCapability);
 
         var seen = new HashSet<string>();
         var ns = spec.Linux?.Namespaces ?? new List<LinuxNamespace>();

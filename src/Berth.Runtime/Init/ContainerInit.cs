@@ -94,11 +94,17 @@ public static class ContainerInit
         // Masks and read-only paths last: sysctls are written through /proc/sys before it turns read-only.
         rootfs.Finish();
 
-        var launcher = new ProcessLauncher(req.Process, req.SeccompBpf, req.SeccompFlags, req.PreserveFds);
-        launcher.Prepare();
-        launcher.ApplyAppArmor();
-        if (slave >= 0) ContainerConsole.Attach(slave);
-        LibC.umask(req.Process.User?.Umask ?? 0x12 /* 022 */);
+        // Without spec.process there is nothing to run: the container can be created, but
+        // `start` refuses it (and ends this init).
+        ProcessLauncher? launcher = null;
+        if (spec.Process is not null)
+        {
+            launcher = new ProcessLauncher(req.Process, req.SeccompBpf, req.SeccompFlags, req.PreserveFds);
+            launcher.Prepare();
+            launcher.ApplyAppArmor();
+            if (slave >= 0) ContainerConsole.Attach(slave);
+            LibC.umask(req.Process.User?.Umask ?? 0x12 /* 022 */);
+        }
 
         channel.SendMessage("created");
         channel.Dispose();
@@ -117,6 +123,7 @@ public static class ContainerInit
         LibC.close(hostProcSelf);
 
         // Still "created": "running" begins with the user's program (lifecycle step 8).
+        if (launcher is null) throw new RuntimeException("process is not set in config.json: nothing to start");
         HookRunner.RunAll(spec.Hooks?.StartContainer, "startContainer", state);
         launcher.Exec();
     }

@@ -58,7 +58,10 @@ internal sealed unsafe class ProcessLauncher
     public void ApplyAppArmor()
     {
         if (string.IsNullOrEmpty(_process.ApparmorProfile)) return;
-        if (File.ReadAllText("/sys/module/apparmor/parameters/enabled").Trim() != "Y") return;
+        // A profile that was asked for and cannot be applied is an error, never silently dropped.
+        const string enabled = "/sys/module/apparmor/parameters/enabled";
+        if (!File.Exists(enabled) || File.ReadAllText(enabled).Trim() != "Y")
+            throw new RuntimeException($"process.apparmorProfile \"{_process.ApparmorProfile}\": AppArmor is not enabled on this host");
         string attr = Directory.Exists("/proc/self/attr/apparmor") ? "/proc/self/attr/apparmor/exec" : "/proc/self/attr/exec";
         Linux.Io.FdIo.WriteFile(attr, "exec " + _process.ApparmorProfile);
     }

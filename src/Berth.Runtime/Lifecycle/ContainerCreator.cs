@@ -29,8 +29,9 @@ public sealed class ContainerCreator
         var (spec, _) = SpecLoader.Load(bundle);
         SpecValidator.Validate(spec, bundle, name => Berth.Linux.Security.Capabilities.TryParse(name, out _), KnownFilesystems.Contains);
         string rootfs = Path.GetFullPath(spec.Root!.Path!, bundle);
-        if (spec.Process!.Terminal && string.IsNullOrEmpty(o.ConsoleSocket))
+        if (spec.Process is { Terminal: true } && string.IsNullOrEmpty(o.ConsoleSocket))
             throw new RuntimeException("process.terminal is true: --console-socket is required");
+        CapabilityAvailability.Check(spec);
         // Compile the seccomp filter here, in the parent: the container never loads libseccomp.
         SeccompProgram? seccomp = spec.Linux?.Seccomp is { } sc ? CompileSeccomp(sc) : null;
 
@@ -65,7 +66,7 @@ public sealed class ContainerCreator
                     Bundle = bundle,
                     Rootfs = rootfs,
                     Spec = spec,
-                    Process = spec.Process!,
+                    Process = spec.Process ?? new Berth.Oci.Runtime.Process(),
                     FifoPath = fifo,
                     ConsoleSocket = o.ConsoleSocket is { } s ? Path.GetFullPath(s) : null,
                     NoPivot = o.NoPivot,

@@ -17,6 +17,12 @@ public static unsafe class ContainerStarter
                 "stopped" => $"cannot start container \"{c.Id}\": it is stopped",
                 _ => $"cannot start container \"{c.Id}\": it is {status}",
             });
+        if (c.Saved.Config.Process is null)
+        {
+            // Created without a process (allowed), it can never run: end it, as a failed start does.
+            LibC.kill(c.Saved.Pid, Sig.KILL);
+            throw new RuntimeException($"cannot start container \"{c.Id}\": process is not set in config.json");
+        }
         string fifo = c.Store.FifoPath(c.Id);
         int fd = LibC.open(fifo, O.RDONLY | O.NONBLOCK | O.CLOEXEC, 0);
         if (fd < 0) throw new LinuxException(Errno.Last, $"open {fifo}");
