@@ -85,7 +85,7 @@ public class LayerExtractorTests
         Extract(root, new TarBuilder().File("etc/.wh.passwd", "").File("cache/kept", "k").File("cache/.wh..wh..opq", "").Build(), WhiteoutMode.Apply);
         Assert.False(File.Exists(Path.Combine(root, "etc/passwd")));
         Assert.True(File.Exists(Path.Combine(root, "etc/group")));
-        Assert.Equal(["kept"], Directory.EnumerateFileSystemEntries(Path.Combine(root, "cache")).Select(Path.GetFileName).ToArray());
+        Assert.Equal(["kept"], Directory.EnumerateFileSystemEntries(Path.Combine(root, "cache")).Select(p => Path.GetFileName(p)!).ToArray());
     }
 
     [Fact]

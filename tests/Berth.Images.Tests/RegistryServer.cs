@@ -11,9 +11,9 @@ namespace Berth.Images.Tests;
 /// </summary>
 public sealed class RegistryServer : IDisposable
 {
-    private readonly Process _process;
+    private Process _process = null!;
     private readonly TempDir _dir = new();
-    public int Port { get; }
+    public int Port { get; private set; }
     public string Host => $"127.0.0.1:{Port}";
     public string Storage => Path.Combine(_dir.Path, "storage");
 
@@ -23,7 +23,25 @@ public sealed class RegistryServer : IDisposable
     {
         if (!TestProcess.Exists("docker-registry"))
             throw new InvalidOperationException("docker-registry is not installed (apt-get install docker-registry; listed in .ci/packages.txt)");
-        Port = FreePort();
+        for (int attempt = 0; ; attempt++)
+        {
+            Port = FreePort();
+            _process = Launch(htpasswd, token);
+            try
+            {
+                WaitUntilUp();
+                return;
+            }
+            catch (InvalidOperationException) when (attempt < 5)
+            {
+                // Exited at once: most likely another test took the port between FreePort and the bind.
+                _process.Dispose();
+            }
+        }
+    }
+
+    private Process Launch(string? htpasswd, TokenAuth? token)
+    {
         string auth = "";
         if (htpasswd is not null)
         {
@@ -55,12 +73,12 @@ public sealed class RegistryServer : IDisposable
         var psi = new ProcessStartInfo("docker-registry") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         psi.ArgumentList.Add("serve");
         psi.ArgumentList.Add(configPath);
-        _process = Process.Start(psi)!;
-        _process.ErrorDataReceived += (_, _) => { };
-        _process.OutputDataReceived += (_, _) => { };
-        _process.BeginErrorReadLine();
-        _process.BeginOutputReadLine();
-        WaitUntilUp();
+        var process = Process.Start(psi)!;
+        process.ErrorDataReceived += (_, _) => { };
+        process.OutputDataReceived += (_, _) => { };
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+        return process;
     }
 
     private void WaitUntilUp()
@@ -79,6 +97,26 @@ public sealed class RegistryServer : IDisposable
             Thread.Sleep(50);
         }
         throw new TimeoutException("docker-registry did not answer within 20 s");
+    }
+
+    /// <summary>An HttpListener on a free 127.0.0.1 port (tried again if another test took the port meanwhile).</summary>
+    public static (HttpListener, int) StartListener()
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            int port = FreePort();
+            var l = new HttpListener();
+            l.Prefixes.Add($"http://127.0.0.1:{port}/");
+            try
+            {
+                l.Start();
+                return (l, port);
+            }
+            catch (HttpListenerException) when (attempt < 10)
+            {
+                l.Close();
+            }
+        }
     }
 
     public static int FreePort()

@@ -100,7 +100,7 @@ public sealed class TcpProxy : IDisposable
 /// <summary>An HTTP server on 127.0.0.1 that answers like a broken registry would, for the bad-input tests.</summary>
 public sealed class FakeRegistry : IDisposable
 {
-    private readonly HttpListener _listener = new();
+    private readonly HttpListener _listener;
     private readonly Func<HttpListenerRequest, (int Status, string? ContentType, byte[] Body)> _handler;
     public int Port { get; }
     public string Host => $"127.0.0.1:{Port}";
@@ -108,9 +108,7 @@ public sealed class FakeRegistry : IDisposable
     public FakeRegistry(Func<HttpListenerRequest, (int, string?, byte[])> handler)
     {
         _handler = handler;
-        Port = RegistryServer.FreePort();
-        _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
-        _listener.Start();
+        (_listener, Port) = RegistryServer.StartListener();
         _ = Task.Run(Loop);
     }
 

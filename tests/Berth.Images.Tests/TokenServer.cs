@@ -13,7 +13,7 @@ namespace Berth.Images.Tests;
 /// </summary>
 public sealed class TokenServer : IDisposable
 {
-    private readonly HttpListener _listener = new();
+    private readonly HttpListener _listener;
     private readonly RSA _key = RSA.Create(2048);
     private readonly X509Certificate2 _cert;
     private readonly string _user, _password;
@@ -32,9 +32,7 @@ public sealed class TokenServer : IDisposable
         req.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         req.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyCertSign, true));
         _cert = req.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
-        Port = RegistryServer.FreePort();
-        _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
-        _listener.Start();
+        (_listener, Port) = RegistryServer.StartListener();
         _loop = Task.Run(Loop);
     }
 
