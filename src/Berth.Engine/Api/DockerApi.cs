@@ -67,6 +67,8 @@ public static class DockerApi
             }
         });
 
+        app.UseRouting(); // after the version prefix is stripped
+
         RequestDelegate ping = async ctx =>
         {
             ctx.Response.Headers.CacheControl = "no-cache, no-store, must-revalidate";
@@ -285,7 +287,7 @@ public static class DockerApi
 
     public static async Task Json<T>(HttpContext ctx, T value, JsonTypeInfo<T> info)
     {
-        ctx.Response.ContentType = "application/json";
+        if (!ctx.Response.HasStarted) ctx.Response.ContentType = "application/json";
         await JsonSerializer.SerializeAsync(ctx.Response.Body, value, info);
         await ctx.Response.Body.WriteAsync("\n"u8.ToArray());
     }

@@ -107,6 +107,7 @@ public sealed class HijackMiddleware(ContainerService containers)
         var output = ctx.Transport.Output;
         var (path, version) = VersionedPath(req.Path);
         var client = new DuplexStream(ctx.Transport.Input.AsStream(), output.AsStream());
+        bool upgraded = false;
         try
         {
             if (version is not null && DockerApi.VersionError(version) is { } verr) throw EngineException.BadRequest(verr);
@@ -117,7 +118,8 @@ public sealed class HijackMiddleware(ContainerService containers)
                 bool B(string k) => req.Query.TryGetValue(k, out var v) && DockerApi.Truthy(v);
                 var so = new ContainerService.StreamOptions(c.R.Config.Tty, B("stdin") && c.R.Config.OpenStdin, B("stdout"), B("stderr"), c.R.Config.StdinOnce);
                 await WriteUpgrade(output, c.R.Config.Tty, version);
-                await containers.AttachAsync(c, client, so, ctx.ConnectionClosed);
+                upgraded = true;
+                await containers.AttachAsync(c, client, so, CancellationToken.None); // ConnectionClosed fires on a half-close
             }
             else
             {
@@ -133,10 +135,12 @@ public sealed class HijackMiddleware(ContainerService containers)
                     return;
                 }
                 await WriteUpgrade(output, cfg.Tty, version);
+                upgraded = true;
                 int code = await ContainerService.PumpAsync(shim, client, so, CancellationToken.None);
                 containers.FinishExec(e, code);
             }
         }
+        catch (Exception e) when (upgraded) { Console.Error.WriteLine($"berthd: {req.Path}: {e}"); }
         catch (EngineException e) { await WriteSimple(output, e.Status, e.Message, version); }
         catch (JsonException e) { await WriteSimple(output, 400, e.Message, version); }
         catch (Exception e) { await WriteSimple(output, 500, e.Message, version); }
