@@ -104,6 +104,7 @@ public static class ContainerInit
             launcher.ApplyAppArmor();
             if (slave >= 0) ContainerConsole.Attach(slave);
             LibC.umask(req.Process.User?.Umask ?? 0x12 /* 022 */);
+            launcher.DropPrivileges();
         }
 
         channel.SendMessage("created");
@@ -145,6 +146,7 @@ public static class ContainerInit
         launcher.ApplyAppArmor();
         if (slave >= 0) ContainerConsole.Attach(slave);
         if (req.Process.User?.Umask is uint um) LibC.umask(um);
+        launcher.DropPrivileges();
         channel.SendMessage("created");
         channel.Dispose();
         launcher.Exec();

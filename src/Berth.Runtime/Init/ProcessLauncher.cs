@@ -21,6 +21,7 @@ internal sealed unsafe class ProcessLauncher
     private readonly int _preserveFds;
     private List<string> _env;
     private string? _executable;
+    private bool _keepSysAdmin;
 
     public ProcessLauncher(OciProcess process, byte[]? seccompBpf, uint seccompFlags, int preserveFds)
     {
@@ -66,27 +67,30 @@ internal sealed unsafe class ProcessLauncher
         Linux.Io.FdIo.WriteFile(attr, "exec " + _process.ApparmorProfile);
     }
 
-    /// <summary>Never returns: becomes the user's program or throws.</summary>
+    /// <summary>
+    /// Identity, capabilities, working directory and descriptors: done before the init reports
+    /// "created", as runc does, so that a uid, capability or cwd the kernel refuses fails
+    /// `create` (whose caller hears it) instead of dying silently after `start`.
+    /// </summary>
     /// <remarks>
-    /// The seccomp filter goes on last, just before execve, whatever no_new_privs says: a profile
-    /// written for the program (runtime-tools' and Docker's allow no close_range, for one) must not
-    /// have to allow the runtime's own calls. Without no_new_privs, installing it needs
-    /// CAP_SYS_ADMIN, so when the program's sets lack it the thread keeps it until after the
-    /// filter and drops it with one capset (the profile must allow capset and execve, as runc's
-    /// needs capset, setresuid, fcntl, ... after its filter).
+    /// The seccomp filter is left for <see cref="Exec"/>, just before execve, whatever
+    /// no_new_privs says: a profile written for the program (runtime-tools' and Docker's allow no
+    /// close_range, for one) must not have to allow the runtime's own calls. Without
+    /// no_new_privs, installing it needs CAP_SYS_ADMIN, so when the program's sets lack it the
+    /// thread keeps it until after the filter and drops it with one capset (the profile must
+    /// allow capset and execve, as runc's needs capset, setresuid, fcntl, ... after its filter).
     /// </remarks>
-    public void Exec()
+    public void DropPrivileges()
     {
         if (_process.NoNewPrivileges)
             Errno.Check(LibC.prctl(PR.SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)");
-        bool filter = _seccomp is { Length: > 0 };
-        bool keepSysAdmin = filter && !_process.NoNewPrivileges && (_caps.Effective & SysAdmin) == 0;
+        _keepSysAdmin = _seccomp is { Length: > 0 } && !_process.NoNewPrivileges && (_caps.Effective & SysAdmin) == 0;
 
         _caps.DropBounding();
         CapabilitySet.SetKeepCaps(true);
         SwitchUser(_process.User);
         CapabilitySet.SetKeepCaps(false);
-        (keepSysAdmin ? WithSysAdmin(_caps) : _caps).ApplyProcessSets();
+        (_keepSysAdmin ? WithSysAdmin(_caps) : _caps).ApplyProcessSets();
 
         string cwd = _process.Cwd ?? "/";
         Errno.Check(LibC.chdir(cwd), $"chdir {cwd}");
@@ -95,14 +99,18 @@ internal sealed unsafe class ProcessLauncher
         // No descriptor of ours reaches the program: everything past stdio and the preserved
         // ones closes on exec (CVE-2024-21626 class).
         Errno.Check(LibC.close_range((uint)(3 + _preserveFds), uint.MaxValue, 4 /* CLOSE_RANGE_CLOEXEC */), "close_range");
+    }
 
+    /// <summary>Never returns: seccomp, then becomes the user's program, or throws.</summary>
+    public void Exec()
+    {
         using var argv = new NativeStringArray(_process.Args!);
         using var envp = new NativeStringArray(_env);
         byte[] path = LibC.Utf8(_executable!);
-        if (filter)
+        if (_seccomp is { Length: > 0 })
         {
-            SeccompFilter.Install(_seccomp!, _seccompFlags);
-            if (keepSysAdmin) _caps.ApplyProcessSets();
+            SeccompFilter.Install(_seccomp, _seccompFlags);
+            if (_keepSysAdmin) _caps.ApplyProcessSets();
         }
         fixed (byte* p = path)
             LibC.execve(p, argv.Pointer, envp.Pointer);

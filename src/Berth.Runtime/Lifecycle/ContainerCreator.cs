@@ -53,7 +53,7 @@ public sealed class ContainerCreator
             var (childPid, channel) = InitSpawner.Spawn(plan);
             pid = childPid;
             plan.CloseJoinFds();
-            if (plan.BecomeRoot) GiveFifoToContainerRoot(fifo, pid);
+            GiveFifoToProcessUser(fifo, pid, spec.Process?.User, plan.BecomeRoot);
             using (channel)
             {
                 // The hooks of create see "created": the spec's state is "created" once the
@@ -122,23 +122,30 @@ public sealed class ContainerCreator
     }
 
     /// <summary>
-    /// The init reopens exec.fifo (0600) for writing as the container's root; in a user
-    /// namespace that is another host uid, so the fifo becomes that uid's.
+    /// The init reopens exec.fifo (0600) for writing after it has become the container's user
+    /// (process.user, through the id maps in a user namespace), so the fifo is that user's.
     /// </summary>
-    private static void GiveFifoToContainerRoot(string fifo, int pid)
+    private static void GiveFifoToProcessUser(string fifo, int pid, Berth.Oci.Runtime.User? user, bool userNamespace)
     {
-        uint uid = HostIdOfRoot($"/proc/{pid}/uid_map"), gid = HostIdOfRoot($"/proc/{pid}/gid_map");
-        Errno.Check(LibC.chown(fifo, uid, gid), $"chown {fifo}");
+        uint uid = user?.Uid ?? 0, gid = user?.Gid ?? 0;
+        if (userNamespace)
+        {
+            uid = HostId($"/proc/{pid}/uid_map", uid, "process.user.uid");
+            gid = HostId($"/proc/{pid}/gid_map", gid, "process.user.gid");
+        }
+        if (uid != 0 || gid != 0) Errno.Check(LibC.chown(fifo, uid, gid), $"chown {fifo}");
     }
 
-    private static uint HostIdOfRoot(string map)
+    private static uint HostId(string map, uint id, string field)
     {
         foreach (var line in File.ReadLines(map))
         {
             var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (f.Length == 3 && f[0] == "0" && uint.TryParse(f[1], out var host)) return host;
+            if (f.Length == 3 && uint.TryParse(f[0], out var inside) && uint.TryParse(f[1], out var outside) && uint.TryParse(f[2], out var count)
+                && id >= inside && id - inside < count)
+                return outside + (id - inside);
         }
-        throw new RuntimeException($"linux.uidMappings/gidMappings: the container's root (id 0) is not mapped ({map})");
+        throw new RuntimeException($"{field} {id} is not mapped in the container's user namespace ({map})");
     }
 
     internal static SeccompProgram CompileSeccomp(LinuxSeccomp sc)
