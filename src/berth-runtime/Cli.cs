@@ -12,6 +12,7 @@ public static class Cli
 
     public static int Main(string[] args)
     {
+        Berth.Runtime.Logging.Timing.Begin();
         // The init re-exec: before anything else, and with nothing of the CLI around it.
         if (args.Length == 1 && args[0] == "init") return ContainerInit.Run();
 

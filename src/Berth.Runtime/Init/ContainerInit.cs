@@ -26,6 +26,7 @@ public static class ContainerInit
         var channel = new SyncChannel(fd);
         try
         {
+            Logging.Timing.Mark("init: start");
             var req = channel.Receive(RuntimeJsonContext.Default.InitRequest)
                 ?? throw new RuntimeException("the parent closed the sync socket before sending the configuration");
             if (req.Mode == "exec") RunExec(req, channel);
@@ -68,9 +69,13 @@ public static class ContainerInit
         rootfs.Prepare();
 
         // prestart and createRuntime hooks run in the parent, in the runtime's namespaces.
+        Logging.Timing.Mark("init: mounts done");
         channel.SendMessage("hooks");
         var resume = channel.ReceiveMessage();
         if (resume?.Type != "resume") throw new RuntimeException("the parent stopped the creation");
+        // Now we are in the container's cgroup: it becomes the root of our cgroup namespace.
+        // (unshare affects this thread only: the one that will exec the program.)
+        if (req.NewCgroupNamespace) Errno.Check(LibC.unshare(CLONE.NEWCGROUP), "unshare(cgroup)");
 
         var state = req.State!;
         HookRunner.RunAll(spec.Hooks?.CreateContainer, "createContainer", state);
@@ -107,6 +112,7 @@ public static class ContainerInit
             launcher.DropPrivileges();
         }
 
+        Logging.Timing.Mark("init: created");
         channel.SendMessage("created");
         channel.Dispose();
 

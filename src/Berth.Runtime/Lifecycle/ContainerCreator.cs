@@ -24,9 +24,11 @@ public sealed class ContainerCreator
 
     public Container Create(CreateOptions o)
     {
+        Logging.Timing.Mark("create: start");
         StateStore.ValidateId(o.Id);
         string bundle = Path.GetFullPath(o.Bundle);
         var (spec, _) = SpecLoader.Load(bundle);
+        Logging.Timing.Mark("config parsed");
         SpecValidator.Validate(spec, bundle, name => Berth.Linux.Security.Capabilities.TryParse(name, out _), KnownFilesystems.Contains);
         string rootfs = Path.GetFullPath(spec.Root!.Path!, bundle);
         if (spec.Process is { Terminal: true } && string.IsNullOrEmpty(o.ConsoleSocket))
@@ -48,10 +50,12 @@ public sealed class ContainerCreator
             cgroup.Create();
             if (spec.Linux?.Resources is { } res) cgroup.Apply(DeviceRules.WithContainerDevices(res, spec.Linux.Devices));
 
+            Logging.Timing.Mark("cgroup made");
             plan = NamespacePlanner.ForCreate(spec);
             plan.Cgroup = cgroup;
-            var (childPid, channel) = InitSpawner.Spawn(plan);
+            var (childPid, channel) = InitSpawner.Spawn(plan, deferCgroup: true);
             pid = childPid;
+            Logging.Timing.Mark("init spawned");
             plan.CloseJoinFds();
             GiveFifoToProcessUser(fifo, pid, spec.Process?.User, plan.BecomeRoot);
             using (channel)
@@ -76,9 +80,13 @@ public sealed class ContainerCreator
                     CgroupMounts = cgroup.MountPoints().Select(m => new CgroupMountSource { Name = m.Name, HostPath = m.HostPath, V2 = m.IsV2 }).ToList(),
                     NewUserNamespace = (plan.CloneFlags & CLONE.NEWUSER) != 0,
                     NewUtsNamespace = (plan.CloneFlags & CLONE.NEWUTS) != 0,
+                    NewCgroupNamespace = (plan.CloneFlags & CLONE.NEWCGROUP) != 0,
                     HostMountNamespace = HostMounts.InHostNamespace(spec),
                     State = state,
                 }, RuntimeJsonContext.Default.InitRequest);
+                Logging.Timing.Mark("request sent");
+                // The init starts on its own meanwhile; it goes no further than the hooks before this is done.
+                cgroup.AddProcess(pid);
 
                 while (true)
                 {
@@ -106,6 +114,7 @@ public sealed class ContainerCreator
                 CgroupPaths = new Dictionary<string, string>(cgroup.Paths),
                 Config = spec,
             };
+            Logging.Timing.Mark("created");
             _store.Save(saved);
             if (o.PidFile is { } pf) WritePidFile(pf, pid);
             return Container.Load(_store, o.Id);

@@ -33,7 +33,13 @@ public sealed class SpawnPlan
 /// </summary>
 internal static unsafe class InitSpawner
 {
-    public static (int Pid, SyncChannel Channel) Spawn(SpawnPlan plan)
+    /// <param name="deferCgroup">
+    /// Leave the cgroup move to the caller, who does it while the init starts up: on cgroup v1
+    /// the first write to cgroup.procs waits for an RCU grace period (~15 ms here), time the
+    /// init spends starting the .NET runtime and mounting anyway. The cgroup namespace is then
+    /// unshared by the init itself once the caller says the move is done.
+    /// </param>
+    public static (int Pid, SyncChannel Channel) Spawn(SpawnPlan plan, bool deferCgroup = false)
     {
         if (plan.Joins.Count > NativeSpawn.MaxJoin) throw new RuntimeException("too many namespaces to join");
         int exe = SealedSelf.Create();
@@ -44,10 +50,12 @@ internal static unsafe class InitSpawner
         try
         {
             using var argv = new NativeStringArray(new[] { "berth-runtime", "init" });
-            using var envp = new NativeStringArray(new[] { $"{ContainerInit.SyncFdVariable}={childFd}", "DOTNET_gcConcurrent=0" });
+            var env = new List<string> { $"{ContainerInit.SyncFdVariable}={childFd}", "DOTNET_gcConcurrent=0" };
+            if (Environment.GetEnvironmentVariable("BERTH_TIMING") == "1") env.Add("BERTH_TIMING=1");
+            using var envp = new NativeStringArray(env);
             var req = new NativeSpawn.Request
             {
-                CloneFlags = plan.CloneFlags,
+                CloneFlags = deferCgroup ? plan.CloneFlags & ~CLONE.NEWCGROUP : plan.CloneFlags,
                 JoinCount = plan.Joins.Count,
                 ExeFd = exe,
                 SyncFd = childFd,
@@ -72,7 +80,7 @@ internal static unsafe class InitSpawner
             {
                 if (plan.UidMappings is { Count: > 0 }) WriteMap(pid, "uid_map", plan.UidMappings);
                 if (plan.GidMappings is { Count: > 0 }) WriteMap(pid, "gid_map", plan.GidMappings);
-                plan.Cgroup?.AddProcess(pid);
+                if (!deferCgroup) plan.Cgroup?.AddProcess(pid);
                 byte go = (byte)'G';
                 if (LibC.write(parentFd, &go, 1) != 1) throw new LinuxException(Errno.Last, "releasing the container process");
             }

@@ -1,0 +1,19 @@
+using System.Diagnostics;
+
+namespace Berth.Runtime.Logging;
+
+/// <summary>With BERTH_TIMING=1, prints how far into the process each step happened (for profiling the start path).</summary>
+public static class Timing
+{
+    private static readonly bool Enabled = Environment.GetEnvironmentVariable("BERTH_TIMING") == "1";
+    private static readonly Stopwatch Clock = Stopwatch.StartNew();
+
+    /// <summary>Call first thing in Main, so later marks count from there.</summary>
+    public static void Begin() { if (Enabled) _ = Clock.Elapsed; }
+
+    public static void Mark(string what)
+    {
+        if (!Enabled) return;
+        Console.Error.WriteLine($"[timing {Environment.ProcessId}] {Clock.Elapsed.TotalMilliseconds,7:F2} ms  {what}");
+    }
+}
