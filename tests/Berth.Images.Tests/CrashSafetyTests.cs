@@ -72,8 +72,8 @@ public class CrashSafetyTests : IClassFixture<RegistryWithImage>
         string snapTmp = Path.Combine(root, "snapshots");
         bool Midway() => Directory.Exists(snapTmp) && Directory.EnumerateDirectories(snapTmp, "*", SearchOption.AllDirectories)
             .Any(d => d.Contains("/layers/"));
-        KillMidway(root, Midway, "load", "-i", archive);
-        AssertStoreOpensEmpty(root);
+        if (KillMidway(root, Midway, "load", "-i", archive)) AssertStoreOpensEmpty(root);
+        // (On a machine slow to react, the load may have finished first: then loading again must still work.)
         var again = BerthCli.Run(root, "load", "-i", archive);
         Assert.True(again.Code == 0, again.Stderr);
         Assert.Equal("Loaded image: crash/load:1\n", again.Stdout);

@@ -27,8 +27,7 @@ public sealed class NativeSnapshotter : SnapshotterBase
 
     public override RootfsMount Prepare(string key, string? parentChainId)
     {
-        string dir = ActiveDir(key);
-        if (Directory.Exists(dir)) throw new ConflictException($"snapshot {key} already exists");
+        string dir = NewActiveDir(key);
         var (temp, fs) = NewTemp(parentChainId);
         if (parentChainId is not null) SnapshotFiles.CopyTree(Path.Combine(LayerDir(parentChainId), "fs"), fs);
         Directory.Move(temp, dir);

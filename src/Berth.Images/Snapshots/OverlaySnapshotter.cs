@@ -24,8 +24,7 @@ public sealed class OverlaySnapshotter : SnapshotterBase
 
     public override RootfsMount Prepare(string key, string? parentChainId)
     {
-        string dir = ActiveDir(key);
-        if (Directory.Exists(dir)) throw new ConflictException($"snapshot {key} already exists");
+        string dir = NewActiveDir(key);
         var (temp, _) = NewTemp(parentChainId, fs: false);
         Directory.CreateDirectory(Path.Combine(temp, "upper"));
         Directory.CreateDirectory(Path.Combine(temp, "work"));

@@ -32,6 +32,14 @@ public abstract class SnapshotterBase : ISnapshotter
         return Path.Combine(Base, "active", key);
     }
 
+    /// <summary>The directory for a new writable snapshot; refused when the key is taken.</summary>
+    protected string NewActiveDir(string key)
+    {
+        string dir = ActiveDir(key);
+        if (Directory.Exists(dir)) throw new ConflictException($"snapshot {key} already exists");
+        return dir;
+    }
+
     private static string Hex(string chainId) => chainId.StartsWith("sha256:", StringComparison.Ordinal) ? chainId[7..] : chainId;
 
     /// <summary>A fresh temporary directory with a <c>parent</c> file and (optionally) an empty <c>fs</c>.</summary>
