@@ -59,7 +59,8 @@ public sealed class Shim
         string? consolePath = null;
         if (tty)
         {
-            consolePath = Path.Combine(_o.StateDir, $"console-{name}.sock");
+            // sun_path holds 108 bytes: the console socket goes beside the shim socket under a short name.
+            consolePath = Path.Combine(Path.GetDirectoryName(_o.Socket)!, $"c-{Guid.NewGuid().ToString("N")[..12]}.sock");
             File.Delete(consolePath);
             console = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             console.Bind(new UnixDomainSocketEndPoint(consolePath));

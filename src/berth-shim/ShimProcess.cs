@@ -18,6 +18,8 @@ public sealed class ShimProcess
     private readonly object _stdinLock = new();
     private readonly JsonFileLogWriter? _log;
     private bool _finished;
+    /// <summary>Output of an exec'd process held until its client attaches (the process may be done by then).</summary>
+    private List<byte[]>? _backlog;
 
     public string Name { get; }
     public bool Tty { get; }
@@ -28,7 +30,7 @@ public sealed class ShimProcess
     public TaskCompletionSource<ExitResult> Finished { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     public ExitResult? Result => Finished.Task.IsCompleted ? Finished.Task.Result : null;
 
-    public ShimProcess(string name, bool tty, JsonFileLogWriter? log) { Name = name; Tty = tty; _log = log; }
+    public ShimProcess(string name, bool tty, JsonFileLogWriter? log) { Name = name; Tty = tty; _log = log; if (log is null) _backlog = []; }
 
     public void AddOutput(Stream s, byte kind)
     {
@@ -63,7 +65,11 @@ public sealed class ShimProcess
         byte[] frame = new byte[8 + data.Length];
         ShimProtocol.WriteHeader(frame, kind, data.Length);
         data.CopyTo(frame.AsSpan(8));
-        lock (_subs) foreach (var s in _subs) s.Send(frame);
+        lock (_subs)
+        {
+            if (_backlog is not null) { _backlog.Add(frame); return; }
+            foreach (var s in _subs) s.Send(frame);
+        }
     }
 
     public void Start(int pid)
@@ -104,6 +110,7 @@ public sealed class ShimProcess
         lock (_subs)
         {
             _finished = true;
+            if (_backlog is not null) { _backlog.Add(frame); }
             foreach (var s in _subs) { s.Send(frame); s.Complete(); }
         }
         CloseStdin();
@@ -124,6 +131,15 @@ public sealed class ShimProcess
         if (sayOk) sub.Send(Encoding.ASCII.GetBytes(ShimProtocol.Ok + "\n"));
         lock (_subs)
         {
+            if (_backlog is not null)
+            {
+                foreach (var f in _backlog) sub.Send(f);
+                _backlog = null;
+                if (_finished) { sub.Complete(); return; }
+                _subs.Add(sub);
+                _ = Task.Run(() => ReadClient(stream, sub, withStdin));
+                return;
+            }
             if (_finished)
             {
                 var r = Finished.Task.Result;

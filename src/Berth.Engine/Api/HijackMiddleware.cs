@@ -125,17 +125,28 @@ public sealed class HijackMiddleware(ContainerService containers)
             {
                 var e = containers.GetExec(parts[1]);
                 var start = req.Body.Length > 0 ? JsonSerializer.Deserialize(req.Body, EngineJsonContext.Default.ExecStartRequest) ?? new() : new ExecStartRequest();
-                var shim = await containers.StartExecAsync(e, start);
                 var cfg = e.Config;
                 var so = new ContainerService.StreamOptions(cfg.Tty, cfg.AttachStdin, cfg.AttachStdout, cfg.AttachStderr, true);
                 if (start.Detach)
                 {
+                    var dshim = await containers.StartExecAsync(e, start);
                     await WriteSimple(output, 200, "", version);
-                    _ = Task.Run(async () => containers.FinishExec(e, await ContainerService.PumpAsync(shim, Stream.Null, so with { Stdin = false }, CancellationToken.None)));
+                    _ = Task.Run(async () => containers.FinishExec(e, await ContainerService.PumpAsync(dshim, Stream.Null, so with { Stdin = false }, CancellationToken.None)));
                     return;
                 }
+                if (e.Started) throw EngineException.Conflict($"Error: Exec command {e.Id} has already run");
+                // docker answers 101 first and reports a failed start inside the stream, then in the exec's ExitCode.
                 await WriteUpgrade(output, cfg.Tty, version);
                 upgraded = true;
+                System.Net.Sockets.Socket shim;
+                try { shim = await containers.StartExecAsync(e, start); }
+                catch (EngineException ex)
+                {
+                    var msg = System.Text.Encoding.UTF8.GetBytes(ex.Message + "\r\n");
+                    await client.WriteAsync(cfg.Tty ? msg : Berth.Engine.Shim.ShimClient.Frame(1, msg));
+                    await client.FlushAsync();
+                    return;
+                }
                 int code = await ContainerService.PumpAsync(shim, client, so, CancellationToken.None);
                 containers.FinishExec(e, code);
             }
