@@ -142,8 +142,6 @@ public sealed partial class ImageService
                 if (layers.Contains(c)) continue;
                 freed += LayerSize(c);
                 Snapshots.RemoveLayer(c);
-                string size = Path.Combine(Root, "snapshots", "sizes", c.Replace("sha256:", ""));
-                if (File.Exists(size)) File.Delete(size);
             }
             Content.CleanIngest(TimeSpan.Zero);
             Snapshots.CleanTemporary();

@@ -155,7 +155,10 @@ public sealed partial class ImageService
         {
             try
             {
-                ExtractLayer(j, counted, () =>
+                // Large reads from the network: the decompressor asks for a few kB at a time.
+                // (Not disposed: that would close the hashing stream, still needed below.)
+                var buffered = new BufferedStream(counted, 1 << 20);
+                ExtractLayer(j, buffered, () =>
                 {
                     counted.Drain();
                     blob.Commit(); // checks size and digest: a wrong blob never becomes a layer
@@ -189,7 +192,8 @@ public sealed partial class ImageService
         beforeCommit?.Invoke();
         if (diffId != j.DiffId)
             throw new ImageException($"layer {j.Layer.Digest.Short}: uncompressed content {diffId} does not match the config's diff_id {j.DiffId}");
-        WriteLayerSize(j.Chain, size);
+        // Inside the layer's temporary directory: made durable and visible with the layer, no extra fsync.
+        File.WriteAllText(Path.Combine(Path.GetDirectoryName(w.Directory)!, "size"), size.ToString());
         w.Commit();
     }
 }

@@ -155,19 +155,10 @@ public sealed partial class ImageService : IImageService, IDisposable
         });
     }
 
-    /// <summary>Host size of the image: the sum of its layers' uncompressed sizes.</summary>
-    private long LayerSize(string chainId) => Snapshots is SnapshotterBase ? ReadLayerSize(chainId) : 0;
-
-    private long ReadLayerSize(string chainId)
+    /// <summary>A layer's uncompressed size (kept in the layer's directory, next to its files).</summary>
+    private long LayerSize(string chainId)
     {
-        string p = Path.Combine(Root, "snapshots", "sizes", chainId.Replace("sha256:", ""));
+        string p = Path.Combine(Path.GetDirectoryName(Snapshots.LayerDirectory(chainId))!, "size");
         return File.Exists(p) && long.TryParse(File.ReadAllText(p), out var n) ? n : 0;
-    }
-
-    private void WriteLayerSize(string chainId, long size)
-    {
-        string dir = Path.Combine(Root, "snapshots", "sizes");
-        Directory.CreateDirectory(dir);
-        AtomicFile.WriteAllText(Path.Combine(dir, chainId.Replace("sha256:", "")), size.ToString());
     }
 }
