@@ -62,7 +62,7 @@ public static class ContainerInit
 
         // Everything that must resolve on the host is opened before the root changes.
         int consoleSocket = req.ConsoleSocket is { Length: > 0 } cs ? FdPassing.ConnectUnix(cs) : -1;
-        int fifo = Errno.Check(LibC.open(req.FifoPath!, O.PATH | O.CLOEXEC, 0), $"open {req.FifoPath}");
+        int fifo = FdPassing.Receive(channel.Fd); // exec.fifo, O_PATH, sent after the request
         int hostProcSelf = Errno.Check(LibC.open("/proc/self", O.PATH | O.DIRECTORY | O.CLOEXEC, 0), "open /proc/self");
 
         var rootfs = new RootfsBuilder(req);

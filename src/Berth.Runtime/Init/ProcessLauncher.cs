@@ -93,7 +93,7 @@ internal sealed unsafe class ProcessLauncher
         (_keepSysAdmin ? WithSysAdmin(_caps) : _caps).ApplyProcessSets();
 
         string cwd = _process.Cwd ?? "/";
-        Errno.Check(LibC.chdir(cwd), $"chdir {cwd}");
+        Errno.Check(LibC.chdir(cwd), $"process.cwd {cwd}");
         EnsureCwdInsideRoot();
 
         // No descriptor of ours reaches the program: everything past stdio and the preserved
@@ -137,10 +137,10 @@ internal sealed unsafe class ProcessLauncher
         {
             var arr = groups.ToArray();
             fixed (uint* g = arr)
-                Errno.Check(LibC.setgroups((nuint)arr.Length, g), "setgroups");
+                Errno.Check(LibC.setgroups((nuint)arr.Length, g), "process.user.additionalGids: setgroups");
         }
-        Errno.Check(LibC.setresgid(gid, gid, gid), $"setresgid {gid}");
-        Errno.Check(LibC.setresuid(uid, uid, uid), $"setresuid {uid}");
+        Errno.Check(LibC.setresgid(gid, gid, gid), $"process.user.gid {gid}: setresgid");
+        Errno.Check(LibC.setresuid(uid, uid, uid), $"process.user.uid {uid}: setresuid");
     }
 
     private static void EnsureCwdInsideRoot()

@@ -84,6 +84,11 @@ public sealed class ContainerCreator
                     HostMountNamespace = HostMounts.InHostNamespace(spec),
                     State = state,
                 }, RuntimeJsonContext.Default.InitRequest);
+                // exec.fifo travels as a descriptor: in a user namespace the init's uid may not
+                // traverse --root (0700), as runc hands its init an inherited fd.
+                int fifoFd = Errno.Check(LibC.open(fifo, O.PATH | O.CLOEXEC, 0), $"open {fifo}");
+                try { Berth.Linux.Io.FdPassing.Send(channel.Fd, fifoFd, "exec.fifo"); }
+                finally { LibC.close(fifoFd); }
                 Logging.Timing.Mark("request sent");
                 // The init starts on its own meanwhile; it goes no further than the hooks before this is done.
                 cgroup.AddProcess(pid);
