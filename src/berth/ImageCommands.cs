@@ -149,8 +149,14 @@ public sealed class ImageCommands
     {
         var a = new Args("image inspect", argv, [], ["format|f"]);
         a.Require(1, int.MaxValue, "IMAGE [IMAGE...]");
-        if (a.Value("format") is not null) throw new UsageException("--format is not supported by inspect yet");
-        _out.WriteLine(S.Inspect(a.Positional));
+        string json = S.Inspect(a.Positional);
+        if (a.Value("format") is { } format)
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(json);
+            foreach (var image in doc.RootElement.EnumerateArray()) _out.WriteLine(JsonTemplate.Render(format, image));
+            return 0;
+        }
+        _out.WriteLine(json);
         return 0;
     }
 

@@ -77,7 +77,7 @@ public static class Program
           images [-q] [-a] [--digests] [--no-trunc] [--filter F]... [--format T] [REPOSITORY[:TAG]]
           tag SOURCE TARGET
           rmi [-f] IMAGE...
-          image inspect IMAGE...       (also: inspect)
+          image inspect [-f FORMAT] IMAGE...   (also: inspect)
           history [-q] [--no-trunc] IMAGE
           save -o FILE [--format docker|oci] IMAGE...
           load -i FILE [-q]

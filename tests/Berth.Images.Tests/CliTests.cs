@@ -40,6 +40,8 @@ public class CliTests : IClassFixture<RegistryWithImage>
 
         using (var doc = JsonDocument.Parse(BerthCli.Run(root, "image", "inspect", "mine").Stdout))
             Assert.Equal("/bin/sh", doc.RootElement[0].GetProperty("Config").GetProperty("Cmd")[0].GetString());
+        var id = BerthCli.Run(root, "image", "inspect", "--format", "{{.Id}} {{.Config.Cmd}} {{json .RootFS.Type}}", "mine");
+        Assert.Matches("^sha256:[0-9a-f]{64} \\[/bin/sh\\] \"layers\"\n$", id.Stdout);
         var history = BerthCli.Run(root, "history", "mine");
         Assert.Contains("umoci", history.Stdout);
 
