@@ -30,38 +30,92 @@ public sealed unsafe class RootedPath : IDisposable
     /// <summary>
     /// Makes sure <paramref name="path"/> exists inside the root (directories created as needed,
     /// the last component as a directory or an empty file) and returns an O_PATH fd to it.
+    /// Symlinks met on the way — dangling ones included — are followed by hand with the root as
+    /// "/", one component at a time from directory fds, so nothing is ever created outside.
     /// </summary>
     public int OpenOrCreate(string path, bool directory, uint mode = 0755)
     {
         int fd = TryOpen(path);
         if (fd >= 0) return fd;
         if (fd != -Errno.ENOENT) throw new LinuxException(-fd, $"resolve {path} in {RootPath}");
+        return Walk(path, directory, mode);
+    }
 
-        string rel = Relative(path);
-        string parentRel = Path.GetDirectoryName(rel) ?? "";
-        string name = Path.GetFileName(rel);
-        int parent = parentRel.Length == 0 ? Dup(RootFd) : OpenOrCreate(parentRel, true);
+    private const int MaxSymlinks = 40;
+
+    private int Walk(string path, bool directory, uint mode)
+    {
+        var pending = new Stack<string>(Split(path).Reverse());
+        var dirs = new List<int> { Dup(RootFd) }; // the chain of directories from the root
+        int links = 0;
         try
         {
-            // The parent is already resolved inside the root; the new entry is a plain name.
-            if (directory)
+            while (pending.Count > 0)
             {
-                if (LibC.mkdirat(parent, name, mode) < 0 && Errno.Last != Errno.EEXIST)
-                    throw new LinuxException(Errno.Last, $"mkdir {path} in {RootPath}");
+                string name = pending.Pop();
+                bool last = pending.Count == 0;
+                int cur = dirs[^1];
+                if (name == ".") continue;
+                if (name == "..")
+                {
+                    if (dirs.Count > 1) { LibC.close(dirs[^1]); dirs.RemoveAt(dirs.Count - 1); }
+                    continue;
+                }
+                Stat st;
+                if (LibC.fstatat(cur, name, &st, At.SYMLINK_NOFOLLOW | At.EMPTY_PATH) < 0)
+                {
+                    if (Errno.Last != Errno.ENOENT) throw new LinuxException(Errno.Last, $"stat {path} in {RootPath}");
+                    if (!last || directory)
+                    {
+                        if (LibC.mkdirat(cur, name, mode) < 0 && Errno.Last != Errno.EEXIST)
+                            throw new LinuxException(Errno.Last, $"mkdir {path} in {RootPath}");
+                    }
+                    else
+                    {
+                        int f = LibC.openat(cur, name, O.CREAT | O.EXCL | O.WRONLY | O.NOFOLLOW | O.CLOEXEC, 0644);
+                        if (f < 0 && Errno.Last != Errno.EEXIST) throw new LinuxException(Errno.Last, $"create {path} in {RootPath}");
+                        if (f >= 0) LibC.close(f);
+                    }
+                    pending.Push(name); // look again: it exists now
+                    continue;
+                }
+                if ((st.Mode & 0xF000) == 0xA000) // a symlink: splice its target into the walk
+                {
+                    if (++links > MaxSymlinks) throw new LinuxException(Errno.ELOOP, $"resolve {path} in {RootPath}");
+                    string target = ReadLink(cur, name);
+                    foreach (var part in Split(target).Reverse()) pending.Push(part);
+                    if (target.StartsWith('/'))
+                    {
+                        for (int i = dirs.Count - 1; i > 0; i--) LibC.close(dirs[i]);
+                        dirs.RemoveRange(1, dirs.Count - 1);
+                    }
+                    continue;
+                }
+                bool isDir = (st.Mode & 0xF000) == 0x4000;
+                if (!last && !isDir) throw new LinuxException(Errno.ENOTDIR, $"resolve {path} in {RootPath}");
+                int next = LibC.openat(cur, name, O.PATH | O.NOFOLLOW | O.CLOEXEC, 0);
+                if (next < 0) throw new LinuxException(Errno.Last, $"open {path} in {RootPath}");
+                dirs.Add(next);
             }
-            else
-            {
-                int f = LibC.openat(parent, name, O.CREAT | O.WRONLY | O.NOFOLLOW | O.CLOEXEC, 0644);
-                if (f < 0 && Errno.Last != Errno.EEXIST) throw new LinuxException(Errno.Last, $"create {path} in {RootPath}");
-                if (f >= 0) LibC.close(f);
-            }
+            int result = dirs[^1];
+            dirs.RemoveAt(dirs.Count - 1);
+            return result;
         }
-        finally { LibC.close(parent); }
-
-        fd = TryOpen(path);
-        if (fd < 0) throw new LinuxException(-fd, $"resolve {path} in {RootPath}");
-        return fd;
+        finally
+        {
+            foreach (var d in dirs) LibC.close(d);
+        }
     }
+
+    private static string ReadLink(int dirfd, string name)
+    {
+        byte* buf = stackalloc byte[4096];
+        nint n = LibC.readlinkat(dirfd, name, buf, 4096);
+        if (n < 0) throw new LinuxException(Errno.Last, $"readlink {name}");
+        return System.Text.Encoding.UTF8.GetString(buf, (int)n);
+    }
+
+    private static IEnumerable<string> Split(string path) => path.Split('/', StringSplitOptions.RemoveEmptyEntries);
 
     /// <summary>The host path the kernel gives an fd (for messages and for mount via /proc/self/fd).</summary>
     public static string FdPath(int fd) => $"/proc/self/fd/{fd}";

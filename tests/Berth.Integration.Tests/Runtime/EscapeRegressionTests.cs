@@ -96,9 +96,13 @@ public sealed class EscapeRegressionTests : IDisposable
         Assert.True(Directory.Exists(Path.Combine(b.Rootfs, outside.Path.TrimStart('/'))));
     }
 
+    /// <summary>Every capability this host lets the runtime hold (its own permitted set).</summary>
     private static Capabilities AllCaps()
     {
-        var all = Berth.Linux.Security.Capabilities.Names.Take(Berth.Linux.Security.Capabilities.LastCap + 1).ToList();
+        string prm = File.ReadLines("/proc/self/status").First(l => l.StartsWith("CapPrm:")).Split('\t')[1];
+        ulong mask = Convert.ToUInt64(prm, 16);
+        var all = Enumerable.Range(0, Berth.Linux.Security.Capabilities.LastCap + 1)
+            .Where(i => (mask & (1UL << i)) != 0).Select(Berth.Linux.Security.Capabilities.NameOf).ToList();
         return new Capabilities { Bounding = all, Effective = all, Permitted = all, Inheritable = new(), Ambient = new() };
     }
 

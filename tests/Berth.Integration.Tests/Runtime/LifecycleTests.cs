@@ -46,7 +46,7 @@ public sealed class LifecycleTests : IDisposable
         string id = _rt.NewId();
         _rt.Place(b, id);
         Assert.Equal(0, _rt.Detached("run", "-d", "--bundle", b.Write(), id).ExitCode);
-        var r = _rt.Run("exec", "--env", "X=42", "--cwd", "/tmp", id, "/bin/sh", "-c", "hostname; echo $X; pwd; ls /proc | grep -c '^[0-9]'; exit 7");
+        var r = _rt.Run("exec", "--env", "X=42", "--cwd", "/tmp", id, "/bin/sh", "-c", "hostname; echo $X; pwd; set -- /proc/[0-9]*; echo $#; exit 7");
         Assert.Equal(7, r.ExitCode);
         var lines = r.Stdout.Split('\n');
         Assert.Equal("exec-box", lines[0]);

@@ -7,7 +7,15 @@ namespace Berth.Integration.Tests.Support;
 public sealed class RuntimeHarness : IDisposable
 {
     public string Binary { get; } = Repo.Binary("berth-runtime");
-    public string Root { get; } = Directory.CreateTempSubdirectory("berth-rt-").FullName;
+    public string Root { get; } = MakeRoot();
+
+    // 0711 like /run/berth/runtime: a container's init in a user namespace must pass through it.
+    private static string MakeRoot()
+    {
+        string dir = Directory.CreateTempSubdirectory("berth-rt-").FullName;
+        File.SetUnixFileMode(dir, (UnixFileMode)0x1c9);
+        return dir;
+    }
     public string CgroupParent { get; } = "/berth-test-" + Guid.NewGuid().ToString("N")[..10];
     private readonly HashSet<string> _ids = new();
 

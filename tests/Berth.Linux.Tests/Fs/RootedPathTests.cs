@@ -1,0 +1,76 @@
+using Berth.Linux;
+using Berth.Linux.Fs;
+using Berth.Linux.Interop;
+
+namespace Berth.Linux.Tests.Fs;
+
+/// <summary>Paths resolved and created inside a root: no symlink, absolute or "..", leads out.</summary>
+public sealed class RootedPathTests : IDisposable
+{
+    private readonly string _top = Directory.CreateTempSubdirectory("berth-rooted-").FullName;
+    private string Root => Path.Combine(_top, "root");
+    private string Outside => Path.Combine(_top, "outside");
+
+    public RootedPathTests()
+    {
+        Directory.CreateDirectory(Root);
+        Directory.CreateDirectory(Outside);
+    }
+
+    public void Dispose() => Directory.Delete(_top, recursive: true);
+
+    private string Resolved(int fd)
+    {
+        try { return new FileInfo(RootedPath.FdPath(fd)).LinkTarget!; }
+        finally { LibC.close(fd); }
+    }
+
+    [Fact]
+    public void Creates_missing_directories_and_files_inside()
+    {
+        using var r = new RootedPath(Root);
+        Assert.Equal(Path.Combine(Root, "a/b/c"), Resolved(r.OpenOrCreate("/a/b/c", directory: true)));
+        Assert.Equal(Path.Combine(Root, "a/b/file"), Resolved(r.OpenOrCreate("/a/b/file", directory: false)));
+        Assert.True(File.Exists(Path.Combine(Root, "a/b/file")));
+    }
+
+    [Theory]
+    [InlineData("abs")]
+    [InlineData("rel")]
+    [InlineData("dotdot")]
+    public void Dangling_and_escaping_symlinks_are_followed_inside_the_root(string kind)
+    {
+        string link = Path.Combine(Root, "link");
+        string target = kind switch
+        {
+            "abs" => Outside + "/new",
+            "rel" => "../outside/new",
+            _ => "../../../../../../../../" + Outside.TrimStart('/') + "/new",
+        };
+        File.CreateSymbolicLink(link, target);
+        using var r = new RootedPath(Root);
+        string got = Resolved(r.OpenOrCreate("/link/deeper", directory: true));
+        Assert.StartsWith(Root + "/", got);
+        Assert.EndsWith("/new/deeper", got);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Outside));
+    }
+
+    [Fact]
+    public void A_symlink_loop_is_refused()
+    {
+        File.CreateSymbolicLink(Path.Combine(Root, "a"), "b");
+        File.CreateSymbolicLink(Path.Combine(Root, "b"), "a");
+        using var r = new RootedPath(Root);
+        var e = Assert.Throws<LinuxException>(() => r.OpenOrCreate("/a/x", directory: true));
+        Assert.Equal(Errno.ELOOP, e.ErrorCode);
+    }
+
+    [Fact]
+    public void A_file_in_the_middle_of_a_path_is_refused()
+    {
+        File.WriteAllText(Path.Combine(Root, "f"), "");
+        using var r = new RootedPath(Root);
+        var e = Assert.Throws<LinuxException>(() => r.OpenOrCreate("/f/x", directory: true));
+        Assert.Equal(Errno.ENOTDIR, e.ErrorCode);
+    }
+}
