@@ -90,8 +90,11 @@ public class CliTests : IClassFixture<RegistryWithImage>
     [InlineData("frobnicate", "not a berth command")]
     [InlineData("pull", "requires exactly 1 argument")]
     [InlineData("images|--bogus", "unknown flag")]
-    public void Usage_mistakes_exit_125(string args, string cause) =>
-        AssertOneLineFailure(BerthCli.Run(new TempDir().Path, args.Split('|')), cause, code: 125);
+    public void Usage_mistakes_exit_125(string args, string cause)
+    {
+        using var t = new TempDir();
+        AssertOneLineFailure(BerthCli.Run(t.Path, args.Split('|')), cause, code: 125);
+    }
 
     [Fact]
     public void Hostile_tarballs_through_the_cli_leave_the_store_as_it_was()
