@@ -117,9 +117,7 @@ public sealed class HijackMiddleware(ContainerService containers)
                 var c = containers.Get(parts[1]);
                 bool B(string k) => req.Query.TryGetValue(k, out var v) && DockerApi.Truthy(v);
                 var so = new ContainerService.StreamOptions(c.R.Config.Tty, B("stdin") && c.R.Config.OpenStdin, B("stdout"), B("stderr"), c.R.Config.StdinOnce);
-                await WriteUpgrade(output, c.R.Config.Tty, version);
-                upgraded = true;
-                await containers.AttachAsync(c, client, so, CancellationToken.None); // ConnectionClosed fires on a half-close
+                await containers.AttachAsync(c, client, so, async () => { await WriteUpgrade(output, c.R.Config.Tty, version); upgraded = true; }, CancellationToken.None); // ConnectionClosed fires on a half-close
             }
             else
             {

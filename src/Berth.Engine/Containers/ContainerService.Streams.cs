@@ -16,7 +16,7 @@ public sealed partial class ContainerService
     /// Attaches a hijacked client connection to the container: at once if it runs, else when it
     /// next starts (attach comes before start in `docker run`). Returns when the output has ended.
     /// </summary>
-    public async Task AttachAsync(Container c, Stream client, StreamOptions so, CancellationToken ct)
+    public async Task AttachAsync(Container c, Stream client, StreamOptions so, Func<Task> registered, CancellationToken ct)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         async Task Wire(ShimClient shim)
@@ -35,6 +35,8 @@ public sealed partial class ContainerService
         {
             if (c.Running && c.Shim is { } shim) await Wire(shim);
             else c.PendingAttaches.Add(Wire);
+            // Only now may the client learn the attach took (it sends start right after the 101).
+            await registered();
         }
         finally { c.Lock.Release(); }
         using var reg = ct.Register(() => done.TrySetResult());

@@ -236,6 +236,7 @@ public sealed partial class ContainerService
 
     public async Task StartAsync(Container c)
     {
+        bool failed = false;
         await c.Lock.WaitAsync();
         try
         {
@@ -243,7 +244,13 @@ public sealed partial class ContainerService
             if (c.Running) throw EngineException.NotModified();
             await StartLockedAsync(c);
         }
-        finally { c.Lock.Release(); }
+        catch (EngineException e) when (e.Status != 304) { failed = true; throw; }
+        finally
+        {
+            c.Lock.Release();
+            // docker removes an AutoRemove container whose start failed (`run --rm` waits for that).
+            if (failed && c.R.HostConfig.AutoRemove) _ = Task.Run(() => RemoveAsync(c, force: true));
+        }
     }
 
     private async Task StartLockedAsync(Container c)
