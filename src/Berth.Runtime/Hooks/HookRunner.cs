@@ -53,6 +53,11 @@ public static class HookRunner
 
         System.Diagnostics.Process p;
         try { p = System.Diagnostics.Process.Start(psi)!; }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            // The errno of the failed exec, in words (the exception's own text is a resource key in this build).
+            throw new RuntimeException(new Berth.Linux.LinuxException(e.NativeErrorCode, $"hook {name} {hook.Path}").Message);
+        }
         catch (Exception e) { throw new RuntimeException($"hook {name} {hook.Path}: {e.Message}"); }
         using (p)
         {
