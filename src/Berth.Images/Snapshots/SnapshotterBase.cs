@@ -16,6 +16,13 @@ public abstract class SnapshotterBase : ISnapshotter
         Directory.CreateDirectory(Path.Combine(Base, "layers"));
         Directory.CreateDirectory(Path.Combine(Base, "active"));
         Directory.CreateDirectory(Path.Combine(Base, "tmp"));
+        // Every layer is extracted in a randomly named directory below tmp/. Marked as a top directory,
+        // ext4 places each such directory (and the files extracted into it) in a block group of its own.
+        // Without the mark a new layer lands in the groups of the layers just removed, and on an ext4
+        // without a journal each inode allocation then scans the group's recently freed inodes one by one
+        // (ialloc.c: find_inode_bit -> recently_deleted, about 30 s after a delete): ~1 ms per file
+        // instead of ~30 us, which made a pull after an rmi (or next to other builds) 20 times slower.
+        Interop.FsCalls.TrySetTopDirectory(Path.Combine(Base, "tmp"));
     }
 
     public abstract string Name { get; }
