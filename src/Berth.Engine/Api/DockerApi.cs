@@ -212,7 +212,8 @@ public static class DockerApi
         app.MapPost("/images/create", async ctx =>
         {
             var q = ctx.Request.Query;
-            if (q["fromSrc"] != "-") throw new EngineException(501, "only import (fromSrc=-) is supported by this daemon so far");
+            if (!string.IsNullOrEmpty(q["fromImage"])) { await PullAsync(ctx, cs); return; }
+            if (q["fromSrc"] != "-") throw EngineException.BadRequest("fromSrc: only - (the request body) is supported");
             string? repo = q["repo"];
             string tag = q["tag"].ToString();
             if (!string.IsNullOrEmpty(repo) && tag != "") repo += ":" + tag;
@@ -258,6 +259,53 @@ public static class DockerApi
         app.MapGet("/volumes", ctx => Raw(ctx, "{\"Volumes\":[],\"Warnings\":null}"));
         app.MapGet("/volumes/{name}", ctx => throw EngineException.NotFound($"get {Id(ctx, "name")}: no such volume"));
         app.MapGet("/plugins/{name}/json", ctx => throw EngineException.NotFound($"plugin \"{Id(ctx, "name")}\" not found"));
+    }
+
+    /// <summary>POST /images/create?fromImage=: docker's progress JSON, one object per line; failures after the first line arrive as errorDetail in the 200.</summary>
+    private static async Task PullAsync(HttpContext ctx, ContainerService cs)
+    {
+        var q = ctx.Request.Query;
+        string reference = q["fromImage"]!;
+        string tag = q["tag"].ToString();
+        if (tag != "") reference += (tag.StartsWith("sha256:", StringComparison.Ordinal) ? "@" : ":") + tag;
+        string? platform = string.IsNullOrEmpty(q["platform"]) ? null : q["platform"].ToString();
+        var lines = System.Threading.Channels.Channel.CreateUnbounded<string>();
+        string Line(Berth.Images.Service.ProgressEvent e)
+        {
+            var sb = new StringBuilder("{\"status\":").Append(Str(e.Status));
+            if (e.Total > 0 || e.Status is "Downloading" or "Extracting")
+                sb.Append($",\"progressDetail\":{{\"current\":{e.Current},\"total\":{e.Total}}}");
+            else if (e.Id != "") sb.Append(",\"progressDetail\":{}");
+            if (e.Id != "") sb.Append(",\"id\":").Append(Str(e.Id));
+            return sb.Append('}').ToString();
+        }
+        var progress = new InlineProgress(e => lines.Writer.TryWrite(Line(e)));
+        var pull = Task.Run(async () =>
+        {
+            try { await cs.Images.PullAsync(reference, platform, progress, ctx.RequestAborted); }
+            finally { lines.Writer.TryComplete(); }
+        });
+        bool started = false;
+        await foreach (var l in lines.Reader.ReadAllAsync())
+        {
+            if (!started) { ctx.Response.ContentType = "application/json"; started = true; }
+            await ctx.Response.WriteAsync(l + "\n");
+            await ctx.Response.Body.FlushAsync();
+        }
+        try { await pull; }
+        catch (Berth.Images.ImageException e) when (!started)
+        {
+            throw new EngineException(e is Berth.Images.NotFoundException || e.Message.Contains("not found") ? 404 : 500, e.Message);
+        }
+        catch (Exception e) when (started)
+        {
+            await ctx.Response.WriteAsync($"{{\"errorDetail\":{{\"message\":{Str(e.Message)}}},\"error\":{Str(e.Message)}}}\n");
+        }
+    }
+
+    private sealed class InlineProgress(Action<Berth.Images.Service.ProgressEvent> report) : IProgress<Berth.Images.Service.ProgressEvent>
+    {
+        public void Report(Berth.Images.Service.ProgressEvent value) => report(value);
     }
 
     private static string NetworkJson(string n) =>
