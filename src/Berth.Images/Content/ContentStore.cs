@@ -151,15 +151,37 @@ public sealed class BlobWriter : Stream
             throw new ImageException($"blob {_expected} is larger than its descriptor's {max} bytes");
     }
 
-    /// <summary>Checks digest and size, makes the data durable and renames it into place.</summary>
-    public Digest Commit()
+    private Digest? _verified;
+
+    /// <summary>Checks digest and size and hands the data to the kernel; the blob is not yet in place.</summary>
+    public Digest Verify()
     {
+        if (_verified is { } v) return v;
         var actual = Digest.FromHash(_hash.GetHashAndReset());
         if (_expectedSize is { } size && size != _written)
             throw new ImageException($"blob {_expected ?? actual} is truncated: {_written} of {size} bytes");
         if (_expected is { } e && e != actual)
             throw new ImageException($"digest mismatch: expected {e}, content has {actual}");
-        _file.Flush(flushToDisk: true);
+        _file.Flush();
+        _verified = actual;
+        return actual;
+    }
+
+    /// <summary>The ingest file, for a caller that makes it durable itself (see <see cref="Commit(bool)"/>).</summary>
+    internal string TempPath => _temp;
+
+    /// <summary>Checks digest and size, makes the data durable and renames it into place.</summary>
+    public Digest Commit() => Commit(fsyncData: true);
+
+    /// <summary>
+    /// As <see cref="Commit()"/>; with <paramref name="fsyncData"/> false the caller has already made the
+    /// verified data durable (a syncfs of the same filesystem after <see cref="Verify"/>), so only the
+    /// rename and its directory are synced.
+    /// </summary>
+    public Digest Commit(bool fsyncData)
+    {
+        var actual = Verify();
+        if (fsyncData) _file.Flush(flushToDisk: true);
         _file.Dispose();
         File.Move(_temp, _store.PathOf(actual), overwrite: true);
         ContentStore.FsyncDirectory(Path.GetDirectoryName(_store.PathOf(actual))!);

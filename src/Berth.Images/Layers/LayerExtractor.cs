@@ -80,13 +80,10 @@ public sealed class LayerExtractor
                     continue;
                 }
 
-                int parentFd = OpenParent(rootFd, parent, e.Name);
-                try
-                {
-                    bytes += CreateEntry(rootFd, parentFd, name, path, e, reader, buf, dirTimes);
-                }
-                finally { FsCalls.close(parentFd); }
+                int parentFd = CachedParent(rootFd, parent, e.Name);
+                bytes += CreateEntry(rootFd, parentFd, name, path, e, reader, buf, dirTimes);
             }
+            ForgetParent();
 
             if (_mode == WhiteoutMode.Apply)
                 foreach (var dir in opaque) ClearBelow(rootFd, dir, created);
@@ -113,6 +110,7 @@ public sealed class LayerExtractor
         }
         finally
         {
+            ForgetParent();
             ArrayPool<byte>.Shared.Return(buf);
             FsCalls.close(rootFd);
         }
@@ -128,7 +126,7 @@ public sealed class LayerExtractor
         if (exists)
         {
             bool bothDirs = (st.Mode & FsCalls.S_IFMT) == FsCalls.S_IFDIR && e.Type == TarEntryType.Directory;
-            if (!bothDirs) RemoveAt(parentFd, name, st);
+            if (!bothDirs) Remove(parentFd, name, st);
         }
 
         switch (e.Type)
@@ -148,18 +146,23 @@ public sealed class LayerExtractor
                 int fd = FsCalls.openat(parentFd, name, create, Mode.Rw);
                 if (fd < 0 && FsCalls.LastErrno == Errno.EEXIST && FsCalls.TryLstat(parentFd, name, out st))
                 {
-                    RemoveAt(parentFd, name, st);
+                    Remove(parentFd, name, st);
                     fd = FsCalls.openat(parentFd, name, create, Mode.Rw);
                 }
                 FsCalls.Check(fd, $"create {path}");
                 long total = 0;
                 try
                 {
-                    int n;
-                    while ((n = reader.ReadData(buf)) > 0)
+                    // The decompressor hands out a few kB per read: fill the buffer first, so that a small
+                    // file is one write(2) and a large one 256 kB at a time.
+                    while (true)
                     {
-                        FsCalls.WriteAll(fd, buf.AsSpan(0, n), $"write {path}");
-                        total += n;
+                        int filled = 0, n;
+                        while (filled < buf.Length && (n = reader.ReadData(buf.AsSpan(filled))) > 0) filled += n;
+                        if (filled == 0) break;
+                        FsCalls.WriteAll(fd, buf.AsSpan(0, filled), $"write {path}");
+                        total += filled;
+                        if (filled < buf.Length) break;
                     }
                     SetOwnerModeXattrs(fd, e);
                     SetTimesFd(fd, e);
@@ -247,7 +250,7 @@ public sealed class LayerExtractor
             int pfd = OpenParent(rootFd, parent, original);
             try
             {
-                if (FsCalls.TryLstat(pfd, target, out var st)) RemoveAt(pfd, target, st);
+                if (FsCalls.TryLstat(pfd, target, out var st)) Remove(pfd, target, st);
                 if (_isRoot) FsCalls.Check(FsCalls.mknodat(pfd, target, FsCalls.S_IFCHR, 0), $"whiteout {targetPath}");
                 else
                 {
@@ -265,7 +268,7 @@ public sealed class LayerExtractor
         if (dfd < 0) return; // nothing below to hide
         try
         {
-            if (FsCalls.TryLstat(dfd, target, out var st)) RemoveAt(dfd, target, st);
+            if (FsCalls.TryLstat(dfd, target, out var st)) Remove(dfd, target, st);
         }
         finally { FsCalls.close(dfd); }
         created.Remove(targetPath);
@@ -289,11 +292,42 @@ public sealed class LayerExtractor
                         ClearBelow(rootFd, cp, created);
                         continue;
                     }
-                    RemoveAt(dfd, child, st);
+                    Remove(dfd, child, st);
                 }
             }
         }
         finally { FsCalls.close(dfd); }
+    }
+
+    // The parent directory of the last entry, kept open: a layer lists a directory's entries together, so
+    // most entries need no path resolution of their own. The fd is the one openat2(RESOLVE_IN_ROOT) gave
+    // for that path; the path can only come to mean another directory when something on it is removed or
+    // replaced, and every removal (Remove) drops the cache first.
+    private string? _cachedParent;
+    private int _cachedParentFd = -1;
+
+    private int CachedParent(int rootFd, string parent, string original)
+    {
+        if (_cachedParentFd >= 0 && string.Equals(_cachedParent, parent, StringComparison.Ordinal)) return _cachedParentFd;
+        ForgetParent();
+        _cachedParentFd = OpenParent(rootFd, parent, original);
+        _cachedParent = parent;
+        return _cachedParentFd;
+    }
+
+    private void ForgetParent()
+    {
+        if (_cachedParentFd >= 0) FsCalls.close(_cachedParentFd);
+        _cachedParentFd = -1;
+        _cachedParent = null;
+    }
+
+    /// <summary>Removes an entry of the snapshot: the cached parent may have been it or below it.</summary>
+    private void Remove(int dirFd, string name, FsCalls.StatBuf st)
+    {
+        // Removing a child of the cached directory leaves that directory where it is; anything else may not.
+        if (_cachedParentFd >= 0 && _cachedParentFd != dirFd) ForgetParent();
+        RemoveAt(dirFd, name, st);
     }
 
     /// <summary>Opens (creating as needed) the parent directory of an entry, resolved inside the root.</summary>

@@ -161,7 +161,14 @@ public sealed partial class ImageService
                 ExtractLayer(j, buffered, () =>
                 {
                     counted.Drain();
-                    blob.Commit(); // checks size and digest: a wrong blob never becomes a layer
+                    blob.Verify(); // checks size and digest: a wrong blob never becomes a layer
+                }, w =>
+                {
+                    // The layer's syncfs also made the blob's data (written before it, verified) durable
+                    // when both are on one filesystem: no fsync of its own. The blob is renamed into place
+                    // after its layer; a crash in between leaves a layer whose blob is downloaded again.
+                    bool synced = w.SyncedFilesystem && SnapshotFiles.DeviceOf(blob.TempPath) == w.Device && w.Device != 0;
+                    blob.Commit(fsyncData: !synced);
                 });
             }
             catch (ImageException e) when (e is not RegistryException && !BlobCommitted(blob))
@@ -183,7 +190,7 @@ public sealed partial class ImageService
     private static bool BlobCommitted(BlobWriter w) => w.Committed;
 
     /// <summary>Extracts a layer into a new snapshot; <paramref name="beforeCommit"/> runs the checks that must pass first.</summary>
-    private void ExtractLayer(LayerJob j, Stream compressed, Action? beforeCommit = null)
+    private void ExtractLayer(LayerJob j, Stream compressed, Action? beforeCommit = null, Action<LayerWriter>? afterCommit = null)
     {
         using var w = Snapshots.BeginLayer(j.Chain, j.Parent);
         var (diffId, size, implicitDirs) = LayerApplier.Apply(compressed, w.Directory, Snapshots.WhiteoutMode);
@@ -195,5 +202,6 @@ public sealed partial class ImageService
         // Inside the layer's temporary directory: made durable and visible with the layer, no extra fsync.
         File.WriteAllText(Path.Combine(Path.GetDirectoryName(w.Directory)!, "size"), size.ToString());
         w.Commit();
+        afterCommit?.Invoke(w);
     }
 }

@@ -17,6 +17,15 @@ public sealed class LayerWriter : IDisposable
     /// <summary>The directory the layer's content goes into.</summary>
     public string Directory { get; }
 
+    /// <summary>
+    /// True once <see cref="Commit"/> has synced the filesystem the layer is on (one syncfs for the
+    /// whole layer: every file written before it, on that filesystem, is durable).
+    /// </summary>
+    public bool SyncedFilesystem { get; private set; }
+
+    /// <summary>The device the layer is on (to tell whether another file shares its syncfs).</summary>
+    public ulong Device { get; private set; }
+
     public void Commit()
     {
         if (System.IO.Directory.Exists(_finalRoot))
@@ -26,7 +35,8 @@ public sealed class LayerWriter : IDisposable
         }
         else
         {
-            SnapshotFiles.SyncFilesystem(_tempRoot);
+            Device = SnapshotFiles.DeviceOf(_tempRoot);
+            SyncedFilesystem = SnapshotFiles.SyncFilesystem(_tempRoot);
             System.IO.Directory.Move(_tempRoot, _finalRoot);
             Content.ContentStore.FsyncDirectory(Path.GetDirectoryName(_finalRoot)!);
         }

@@ -20,12 +20,20 @@ internal static class SnapshotFiles
         finally { FsCalls.close(pfd); }
     }
 
-    public static void SyncFilesystem(string path)
+    public static bool SyncFilesystem(string path)
     {
         int fd = FsCalls.open(path, O.RDONLY | O.DIRECTORY | O.CLOEXEC, 0);
-        if (fd < 0) return;
-        FsCalls.syncfs(fd);
+        if (fd < 0) return false;
+        bool ok = FsCalls.syncfs(fd) == 0;
         FsCalls.close(fd);
+        return ok;
+    }
+
+    /// <summary>st_dev of a path (not following a final symlink); 0 when it cannot be read.</summary>
+    public static unsafe ulong DeviceOf(string path)
+    {
+        FsCalls.StatBuf st;
+        return FsCalls.fstatat(At.FDCWD, path, &st, At.SYMLINK_NOFOLLOW) == 0 ? st.Dev : 0;
     }
 
     public static long DiskUsage(string path)
