@@ -33,7 +33,7 @@ public sealed unsafe class RootedPath : IDisposable
     /// Symlinks met on the way — dangling ones included — are followed by hand with the root as
     /// "/", one component at a time from directory fds, so nothing is ever created outside.
     /// </summary>
-    public int OpenOrCreate(string path, bool directory, uint mode = 0755)
+    public int OpenOrCreate(string path, bool directory, uint mode = 0x1ed /* 0755 */)
     {
         int fd = TryOpen(path);
         if (fd >= 0) return fd;
@@ -72,7 +72,7 @@ public sealed unsafe class RootedPath : IDisposable
                     }
                     else
                     {
-                        int f = LibC.openat(cur, name, O.CREAT | O.EXCL | O.WRONLY | O.NOFOLLOW | O.CLOEXEC, 0644);
+                        int f = LibC.openat(cur, name, O.CREAT | O.EXCL | O.WRONLY | O.NOFOLLOW | O.CLOEXEC, 0x1a4 /* 0644 */);
                         if (f < 0 && Errno.Last != Errno.EEXIST) throw new LinuxException(Errno.Last, $"create {path} in {RootPath}");
                         if (f >= 0) LibC.close(f);
                     }

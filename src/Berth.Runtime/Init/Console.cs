@@ -33,7 +33,7 @@ internal static unsafe class ContainerConsole
             }
             if (bindDevConsole)
             {
-                int f = LibC.open("/dev/console", O.CREAT | O.WRONLY | O.CLOEXEC | O.NOFOLLOW, 0666);
+                int f = LibC.open("/dev/console", O.CREAT | O.WRONLY | O.CLOEXEC | O.NOFOLLOW, 0x1b6 /* 0666 */);
                 if (f >= 0) LibC.close(f);
                 if (LibC.mount(slavePath, "/dev/console", null, MS.BIND, null) < 0)
                     throw new LinuxException(Errno.Last, "bind the console on /dev/console");

@@ -47,7 +47,7 @@ public sealed class ContainerCreator
             Errno.Check(LibC.mkfifo(fifo, 0x180 /* 0600 */), $"mkfifo {fifo}");
 
             cgroup = CgroupManager.Open(spec.Linux?.CgroupsPath is { Length: > 0 } cp ? cp : $"{DefaultCgroupParent}/{o.Id}");
-            cgroup.Create();
+            CreateCgroup(cgroup);
             if (spec.Linux?.Resources is { } res) cgroup.Apply(DeviceRules.WithContainerDevices(res, spec.Linux.Devices));
 
             Logging.Timing.Mark("cgroup made");
@@ -160,6 +160,13 @@ public sealed class ContainerCreator
                 return outside + (id - inside);
         }
         throw new RuntimeException($"{field} {id} is not mapped in the container's user namespace ({map})");
+    }
+
+    /// <summary>mkdir -p of the cgroup; once more if a delete removed an empty parent in between.</summary>
+    private static void CreateCgroup(ICgroupManager cgroup)
+    {
+        try { cgroup.Create(); }
+        catch (Exception e) when (e is CgroupException or IOException) { cgroup.Create(); }
     }
 
     internal static SeccompProgram CompileSeccomp(LinuxSeccomp sc)

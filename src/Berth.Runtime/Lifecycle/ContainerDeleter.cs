@@ -23,13 +23,27 @@ public static unsafe class ContainerDeleter
         KillRemaining(c);
         if (HostMounts.InHostNamespace(c.Saved.Config)) HostMounts.DetachUnder(c.Saved.Rootfs);
 
-        try { if (c.Saved.CgroupPaths.Count > 0) c.Cgroup.Destroy(); }
+        try { if (c.Saved.CgroupPaths.Count > 0) { c.Cgroup.Destroy(); RemoveEmptyParents(c.Saved.CgroupPaths.Values); } }
         catch (Exception e) when (!force) { throw new RuntimeException($"container \"{c.Id}\": removing its cgroup: {e.Message}"); }
         catch (Exception) { }
 
         HookRunner.RunAllWarning(c.Saved.Config.Hooks?.Poststop, "poststop", c.OciState("stopped"));
 
         c.Store.Remove(c.Id);
+    }
+
+    /// <summary>
+    /// The parents create made on the way (/berth, a containerd namespace's folder) go with
+    /// their last container: rmdir succeeds only on an empty cgroup, so a sibling keeps them.
+    /// </summary>
+    private static void RemoveEmptyParents(IEnumerable<string> paths)
+    {
+        var mounts = Berth.Linux.Cgroups.CgroupLayout.Current.Hierarchies.Select(h => h.MountPoint.TrimEnd('/')).ToHashSet();
+        foreach (var path in paths)
+        {
+            for (string? dir = Path.GetDirectoryName(path); dir is not null && dir.Length > 1 && !mounts.Contains(dir); dir = Path.GetDirectoryName(dir))
+                if (LibC.rmdir(dir) < 0) break;
+        }
     }
 
     private static void TryThawAfterKill(Container c)

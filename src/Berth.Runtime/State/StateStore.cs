@@ -33,7 +33,7 @@ public sealed partial class StateStore
         ValidateId(id);
         Directory.CreateDirectory(Root);
         string dir = Dir(id);
-        if (Berth.Linux.Interop.LibC.mkdir(dir, 0711) < 0)
+        if (Berth.Linux.Interop.LibC.mkdir(dir, 0x1c9 /* 0711 */) < 0)
         {
             int e = Berth.Linux.Interop.Errno.Last;
             if (e == Berth.Linux.Interop.Errno.EEXIST) throw new RuntimeException($"container \"{id}\" already exists");
