@@ -91,7 +91,7 @@ public sealed class ContainerCreator
                 finally { LibC.close(fifoFd); }
                 Logging.Timing.Mark("request sent");
                 // The init starts on its own meanwhile; it goes no further than the hooks before this is done.
-                cgroup.AddProcess(pid);
+                plan.PendingCgroupMove?.GetAwaiter().GetResult();
 
                 while (true)
                 {

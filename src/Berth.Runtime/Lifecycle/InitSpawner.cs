@@ -17,6 +17,8 @@ public sealed class SpawnPlan
     public bool BecomeRoot;
     /// <summary>Contents for timens_offsets of a new time namespace ("monotonic S N" lines).</summary>
     public string? TimeOffsets;
+    /// <summary>The cgroup move started by a deferred spawn; wait for it before the init goes on.</summary>
+    public Task? PendingCgroupMove;
     public ICgroupManager? Cgroup;
 
     public void CloseJoinFds()
@@ -42,7 +44,12 @@ internal static unsafe class InitSpawner
     public static (int Pid, SyncChannel Channel) Spawn(SpawnPlan plan, bool deferCgroup = false)
     {
         if (plan.Joins.Count > NativeSpawn.MaxJoin) throw new RuntimeException("too many namespaces to join");
-        int exe = SealedSelf.Create();
+        // With a new mount namespace of its own (and no user namespace, whose locked mounts make
+        // the bind fragile) the child execs us through a detached read-only bind mount; otherwise
+        // from a sealed memfd copy. Either way /proc/PID/exe cannot be written (CVE-2019-5736).
+        string? roSelf = (plan.CloneFlags & CLONE.NEWNS) != 0 && (plan.CloneFlags & CLONE.NEWUSER) == 0 && plan.Joins.Count == 0
+            ? SelfPath() : null;
+        int exe = roSelf is null ? SealedSelf.Create() : -1;
         int* sv = stackalloc int[2];
         Errno.Check(LibC.socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | O.CLOEXEC, 0, sv), "socketpair");
         int parentFd = sv[0], childFd = sv[1];
@@ -70,10 +77,12 @@ internal static unsafe class InitSpawner
                 req.JoinTypes[i] = plan.Joins[i].Type;
             }
             byte[] offsets = LibC.Utf8(plan.TimeOffsets ?? "");
+            byte[] self = LibC.Utf8(roSelf ?? "");
             int errRead;
-            fixed (byte* off = offsets)
+            fixed (byte* off = offsets) fixed (byte* selfPath = self)
             {
                 req.TimensOffsets = off;
+                req.RoSelfPath = roSelf is null ? null : selfPath;
                 pid = NativeSpawn.Spawn(ref req, out errRead);
             }
             try
@@ -81,6 +90,9 @@ internal static unsafe class InitSpawner
                 if (plan.UidMappings is { Count: > 0 }) WriteMap(pid, "uid_map", plan.UidMappings);
                 if (plan.GidMappings is { Count: > 0 }) WriteMap(pid, "gid_map", plan.GidMappings);
                 if (!deferCgroup) plan.Cgroup?.AddProcess(pid);
+                // Deferred: start the move now, on another thread, so the cgroup v1 RCU wait runs
+                // alongside the child's exec and start-up; the caller waits for it before resuming the init.
+                else if (plan.Cgroup is { } cg) plan.PendingCgroupMove = Task.Run(() => cg.AddProcess(pid));
                 byte go = (byte)'G';
                 if (LibC.write(parentFd, &go, 1) != 1) throw new LinuxException(Errno.Last, "releasing the container process");
             }
@@ -103,8 +115,15 @@ internal static unsafe class InitSpawner
         finally
         {
             if (childFd >= 0) LibC.close(childFd);
-            LibC.close(exe);
+            if (exe >= 0) LibC.close(exe);
         }
+    }
+
+    /// <summary>The runtime binary's path, if it still is the file we run from.</summary>
+    private static string? SelfPath()
+    {
+        string? target = new FileInfo("/proc/self/exe").LinkTarget;
+        return target is { Length: > 0 } && !target.EndsWith(" (deleted)", StringComparison.Ordinal) && target.StartsWith('/') ? target : null;
     }
 
     private static void WriteMap(int pid, string file, List<IdMapping> maps)

@@ -29,6 +29,7 @@ internal static unsafe partial class NativeSpawn
         public byte** Argv;
         public byte** Envp;
         public byte* TimensOffsets;
+        public byte* RoSelfPath;
     }
 
     [LibraryImport("berthspawn", EntryPoint = "berth_spawn", SetLastError = true)]

@@ -29,7 +29,9 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -60,6 +62,7 @@ struct berth_spawn_request {
     char *const *argv;
     char *const *envp;
     const char *timens_offsets;      /* "monotonic S N\nboottime S N\n" for a new time namespace, or NULL */
+    const char *ro_self_path;        /* with a new mount namespace: exec this file through a read-only bind mount instead of exe_fd */
 };
 
 /* A message on the error pipe: a record with the pid, or an error. */
@@ -120,6 +123,27 @@ static const char *ns_name(int type)
     }
 }
 
+/*
+ * CVE-2019-5736 without copying the binary: in our own new mount namespace, bind the runtime
+ * binary read-only onto itself and exec it from there. /proc/PID/exe then leads through a
+ * read-only mount. The mount goes away with the old root when the init detaches it after
+ * pivot_root (an umount here would cost an RCU grace period of its own); the host never sees
+ * it, because our mounts are made slaves first.
+ */
+static int open_ro_self(const char *path, int err_fd)
+{
+    struct statvfs sv;
+    if (mount(0, "/", 0, MS_SLAVE | MS_REC, 0) < 0) fail(err_fd, "making our mounts slaves");
+    if (statvfs(path, &sv) < 0) fail(err_fd, "statvfs of the runtime binary");
+    if (mount(path, path, 0, MS_BIND, 0) < 0) fail(err_fd, "bind-mounting the runtime binary");
+    /* Keep the flags the kernel may have locked (nosuid, nodev, noexec); add read-only. */
+    unsigned long keep = sv.f_flag & (ST_NOSUID | ST_NODEV | ST_NOEXEC);
+    if (mount(0, path, 0, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, 0) < 0) fail(err_fd, "making the runtime binary read-only");
+    int fd = open(path, O_PATH | O_CLOEXEC);
+    if (fd < 0) fail(err_fd, "opening the read-only runtime binary");
+    return fd;
+}
+
 /* The final child: runs in its namespaces, waits for the parent, execs. */
 static void final_child(const struct berth_spawn_request *req, int err_fd)
 {
@@ -143,13 +167,17 @@ static void final_child(const struct berth_spawn_request *req, int err_fd)
     if (req->new_session && setsid() < 0)
         fail(err_fd, "setsid");
 
+    int exe = req->exe_fd;
+    if (req->ro_self_path && (req->clone_flags & CLONE_NEWNS))
+        exe = open_ro_self(req->ro_self_path, err_fd);
+
     /* The sync socket is the one descriptor the C# half inherits on purpose. */
     if (fcntl(req->sync_fd, F_SETFD, 0) < 0) fail(err_fd, "clearing FD_CLOEXEC on the sync socket");
 
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, 0);
-    syscall(SYS_execveat, req->exe_fd, "", req->argv, req->envp, AT_EMPTY_PATH);
+    syscall(SYS_execveat, exe, "", req->argv, req->envp, AT_EMPTY_PATH);
     fail(err_fd, "execveat of the runtime binary");
 }
 

@@ -12,8 +12,9 @@ public sealed class EscapeRegressionTests : IDisposable
 
     /// <summary>
     /// CVE-2019-5736: a process in the container writes to the runtime binary through
-    /// /proc/PID/exe of the runtime's init. The init runs from a sealed memfd, so the write
-    /// fails and the binary on the host is unchanged.
+    /// /proc/PID/exe of the runtime's init. The init runs from a read-only bind mount private
+    /// to its mount namespace (exec: from a sealed memfd), so the write fails and the binary on
+    /// the host is unchanged.
     /// </summary>
     [Fact]
     public void The_runtime_binary_cannot_be_overwritten_through_proc_exe()
@@ -26,7 +27,14 @@ public sealed class EscapeRegressionTests : IDisposable
         var created = _rt.Detached("create", "--bundle", victim.Write(), victimId);
         Assert.True(created.ExitCode == 0, created.ToString());
         int initPid = int.Parse(System.Text.Json.JsonDocument.Parse(_rt.Run("state", victimId).Stdout).RootElement.GetProperty("pid").GetInt32().ToString());
-        Assert.StartsWith("/memfd:berth-runtime", new FileInfo($"/proc/{initPid}/exe").LinkTarget);
+        // It runs from a read-only bind mount (or a sealed memfd): even the host cannot write through its exe link.
+        // The host's binary sits on a writable mount; what the init runs from must not be writable, ever
+        // (a write would otherwise only wait for ETXTBSY to end): a read-only mount, or a sealed memfd.
+        Assert.Equal(0UL, Berth.Linux.Interop.LibC.MountFlags(_rt.Binary) & Berth.Linux.Interop.MS.RDONLY);
+        string exe = $"/proc/{initPid}/exe";
+        bool sealedMemfd = new FileInfo(exe).LinkTarget!.StartsWith("/memfd:");
+        Assert.True(sealedMemfd || (Berth.Linux.Interop.LibC.MountFlags(exe) & Berth.Linux.Interop.MS.RDONLY) != 0,
+            $"{exe} -> {new FileInfo(exe).LinkTarget} is on a writable mount");
 
         // An attacker in the same PID namespace, with every capability, opens /proc/1/exe for writing.
         using var attacker = new BusyboxBundle().Script("echo pwned >> /proc/1/exe && echo WROTE || echo refused");
