@@ -136,6 +136,22 @@ internal static unsafe partial class FsCalls
     [LibraryImport(Lib)]
     public static partial uint geteuid();
 
+    [LibraryImport(Lib)]
+    public static partial uint getegid();
+
+    /// <summary>The process's umask, read without changing it (/proc/self/status); null when unknown.</summary>
+    public static uint? ReadUmask()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith("Umask:", StringComparison.Ordinal))
+                    return Convert.ToUInt32(line[6..].Trim(), 8);
+        }
+        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException) { }
+        return null;
+    }
+
     [LibraryImport(Lib, SetLastError = true)]
     private static partial int ioctl(int fd, ulong request, int* arg);
 

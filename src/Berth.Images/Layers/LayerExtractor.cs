@@ -45,7 +45,21 @@ public sealed class LayerExtractor
     {
         _root = root;
         _mode = mode;
+        // A new file gets exactly the create mode minus the umask, and our uid and gid (the parent's gid
+        // when it is setgid) - unless a default ACL decides instead. Overlay layers start empty, so when
+        // their root has no default ACL, a regular file made here needs fchown/fchmod only when the tar's
+        // values differ from those (until the layer sets an ACL itself).
+        _umask = FsCalls.ReadUmask();
+        _freshMetadataKnown = mode == WhiteoutMode.Overlay && _umask is not null && !HasDefaultAcl(root);
     }
+
+    private readonly uint _euid = FsCalls.geteuid(), _egid = FsCalls.getegid();
+    private readonly uint? _umask;
+    private bool _freshMetadataKnown;
+    private const string DefaultAclXattr = "system.posix_acl_default";
+
+    private static unsafe bool HasDefaultAcl(string dir) =>
+        FsCalls.lgetxattr(dir, DefaultAclXattr, null, 0) >= 0 || FsCalls.LastErrno != Errno.ENODATA;
 
     public ExtractResult Extract(Stream tar)
     {
@@ -75,6 +89,7 @@ public sealed class LayerExtractor
                     // The root directory itself ("./"): only its metadata.
                     if (e.Type != TarEntryType.Directory) throw new ImageException($"layer entry \"{e.Name}\" replaces the root directory with a non-directory");
                     dirTimes.Add(("", e));
+                    ForgetParent(); // the root's mode may change (setgid): a cached root is looked at again
                     int fd = FsCalls.Check(FsCalls.Openat2(rootFd, ".", (ulong)(O.RDONLY | O.DIRECTORY | O.CLOEXEC), Resolve.IN_ROOT | Resolve.NO_MAGICLINKS), "open root");
                     try { SetOwnerModeXattrs(fd, e); } finally { FsCalls.close(fd); }
                     continue;
@@ -143,11 +158,13 @@ public sealed class LayerExtractor
             case TarEntryType.Regular:
             {
                 const int create = O.WRONLY | O.CREAT | O.EXCL | O.NOFOLLOW | O.CLOEXEC;
-                int fd = FsCalls.openat(parentFd, name, create, Mode.Rw);
+                bool known = _freshMetadataKnown && !_cachedParentSetgid && parentFd == _cachedParentFd;
+                uint createMode = known ? e.Mode & 0x1FF : Mode.Rw;
+                int fd = FsCalls.openat(parentFd, name, create, createMode);
                 if (fd < 0 && FsCalls.LastErrno == Errno.EEXIST && FsCalls.TryLstat(parentFd, name, out st))
                 {
                     Remove(parentFd, name, st);
-                    fd = FsCalls.openat(parentFd, name, create, Mode.Rw);
+                    fd = FsCalls.openat(parentFd, name, create, createMode);
                 }
                 FsCalls.Check(fd, $"create {path}");
                 long total = 0;
@@ -164,7 +181,7 @@ public sealed class LayerExtractor
                         total += filled;
                         if (filled < buf.Length) break;
                     }
-                    SetOwnerModeXattrs(fd, e);
+                    SetOwnerModeXattrs(fd, e, fresh: known);
                     SetTimesFd(fd, e);
                 }
                 finally { FsCalls.close(fd); }
@@ -305,6 +322,7 @@ public sealed class LayerExtractor
     // replaced, and every removal (Remove) drops the cache first.
     private string? _cachedParent;
     private int _cachedParentFd = -1;
+    private bool _cachedParentSetgid = true;
 
     private int CachedParent(int rootFd, string parent, string original)
     {
@@ -312,7 +330,16 @@ public sealed class LayerExtractor
         ForgetParent();
         _cachedParentFd = OpenParent(rootFd, parent, original);
         _cachedParent = parent;
+        _cachedParentSetgid = !TryMode(_cachedParentFd, out uint mode) || (mode & 0x400 /* S_ISGID */) != 0;
         return _cachedParentFd;
+    }
+
+    private static unsafe bool TryMode(int fd, out uint mode)
+    {
+        FsCalls.StatBuf st;
+        bool ok = FsCalls.fstatat(fd, "", &st, At.EMPTY_PATH) == 0;
+        mode = st.Mode;
+        return ok;
     }
 
     private void ForgetParent()
@@ -320,6 +347,7 @@ public sealed class LayerExtractor
         if (_cachedParentFd >= 0) FsCalls.close(_cachedParentFd);
         _cachedParentFd = -1;
         _cachedParent = null;
+        _cachedParentSetgid = true;
     }
 
     /// <summary>Removes an entry of the snapshot: the cached parent may have been it or below it.</summary>
@@ -439,15 +467,20 @@ public sealed class LayerExtractor
         return list;
     }
 
-    private void SetOwnerModeXattrs(int fd, TarEntry e)
+    /// <param name="fresh">The file was just created with the tar's permission bits, in a directory that is not setgid
+    /// and has no default ACL: owner and mode are already what they would be set to when they match.</param>
+    private void SetOwnerModeXattrs(int fd, TarEntry e, bool fresh = false)
     {
-        if (FsCalls.fchown(fd, e.Uid, e.Gid) != 0 && (_isRoot || FsCalls.LastErrno != Errno.EPERM))
-            throw new SystemCallException(FsCalls.LastErrno, $"chown {e.Name}");
-        FsCalls.Check(FsCalls.fchmod(fd, e.Mode), $"chmod {e.Name}");
+        if (!fresh || e.Uid != _euid || e.Gid != _egid)
+            if (FsCalls.fchown(fd, e.Uid, e.Gid) != 0 && (_isRoot || FsCalls.LastErrno != Errno.EPERM))
+                throw new SystemCallException(FsCalls.LastErrno, $"chown {e.Name}");
+        if (!fresh || (e.Mode & ~0x1FFu) != 0 || (e.Mode & _umask!.Value) != 0)
+            FsCalls.Check(FsCalls.fchmod(fd, e.Mode), $"chmod {e.Name}");
         if (e.Xattrs is null) return;
         foreach (var (k, v) in e.Xattrs)
         {
             if (!AllowedXattr(k)) continue;
+            if (k == DefaultAclXattr) _freshMetadataKnown = false;
             if (SetXattrFd(fd, k, v) != 0 && _isRoot && FsCalls.LastErrno != 95 /* EOPNOTSUPP */)
                 throw new SystemCallException(FsCalls.LastErrno, $"setxattr {k} on {e.Name}");
         }
@@ -473,6 +506,7 @@ public sealed class LayerExtractor
         foreach (var (k, v) in e.Xattrs)
         {
             if (!AllowedXattr(k)) continue;
+            if (k == DefaultAclXattr) _freshMetadataKnown = false;
             unsafe
             {
                 fixed (byte* vp = v)
