@@ -33,8 +33,8 @@ public static unsafe class ContainerDeleter
     }
 
     /// <summary>
-    /// The parents create made on the way (/berth, a containerd namespace's folder) go with
-    /// their last container: rmdir succeeds only on an empty cgroup, so a sibling keeps them.
+    /// The parents create made on the way (a containerd namespace's folder, a test's parent) go
+    /// with their last container: rmdir succeeds only on an empty cgroup, so a sibling keeps them.
     /// </summary>
     private static void RemoveEmptyParents(IEnumerable<string> paths)
     {
@@ -42,7 +42,12 @@ public static unsafe class ContainerDeleter
         foreach (var path in paths)
         {
             for (string? dir = Path.GetDirectoryName(path); dir is not null && dir.Length > 1 && !mounts.Contains(dir); dir = Path.GetDirectoryName(dir))
+            {
+                // The default parent stays, as docker's /docker does: making it again for every
+                // container would cost a cgroup creation in each hierarchy.
+                if (mounts.Any(m => dir == m + ContainerCreator.DefaultCgroupParent)) break;
                 if (LibC.rmdir(dir) < 0) break;
+            }
         }
     }
 
