@@ -173,6 +173,29 @@ public sealed class DockerCliTests(DaemonFixture d)
     }
 
     [Fact]
+    public void AttachOnAKeptAliveConnection()
+    {
+        string n = Name();
+        Ok(d.Docker("create", "--name", n, "busybox", "sh", "-c", "echo ka"));
+        using var s = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        s.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(d.Socket));
+        s.ReceiveTimeout = 10000;
+        var buf = new byte[4096];
+        s.Send(System.Text.Encoding.ASCII.GetBytes("GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n"));
+        string ping = System.Text.Encoding.ASCII.GetString(buf, 0, s.Receive(buf));
+        Assert.Contains("200 OK", ping);
+        s.Send(System.Text.Encoding.ASCII.GetBytes($"POST /v1.41/containers/{n}/attach?stream=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"));
+        string head = System.Text.Encoding.ASCII.GetString(buf, 0, s.Receive(buf));
+        Assert.Contains(" 101 ", head);
+        Ok(d.Docker("start", n));
+        var all = new List<byte>();
+        int k;
+        while ((k = s.Receive(buf)) > 0) all.AddRange(buf.AsSpan(0, k).ToArray());
+        Assert.Equal(new byte[] { 1, 0, 0, 0, 0, 0, 0, 3, (byte)'k', (byte)'a', (byte)'\n' }, all.ToArray());
+        Ok(d.Docker("rm", n));
+    }
+
+    [Fact]
     public void RunInteractiveTty()
     {
         var r = d.Run("script", "-qc", "docker run -it --rm busybox sh -c 'tty; echo hello'", "/dev/null");

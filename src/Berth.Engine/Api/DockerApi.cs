@@ -166,6 +166,24 @@ public static class DockerApi
             await Stats.WriteAsync(ctx, cs, c, stream);
         });
 
+        // Hijacks normally never get here (HijackMiddleware takes them as the first request of a
+        // connection); this is for a client that reuses a keep-alive connection (docker-py).
+        app.MapPost("/containers/{id}/attach", async ctx =>
+        {
+            var c = cs.Get(Id(ctx));
+            var up = ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpUpgradeFeature>();
+            if (up is not { IsUpgradableRequest: true }) throw EngineException.BadRequest("attach needs a hijacked connection (Connection: Upgrade, Upgrade: tcp)");
+            var q = ctx.Request.Query;
+            var so = new ContainerService.StreamOptions(c.R.Config.Tty, Truthy(q["stdin"]) && c.R.Config.OpenStdin, Truthy(q["stdout"]), Truthy(q["stderr"]), c.R.Config.StdinOnce);
+            ctx.Response.Headers.ContentType = "application/vnd.docker.raw-stream";
+            ctx.Response.Headers.Connection = "Upgrade";
+            ctx.Response.Headers.Upgrade = "tcp";
+            Stream? stream = null;
+            await cs.AttachAsync(c, new LazyStream(() => stream!), so, async () => stream = await up.UpgradeAsync(), CancellationToken.None);
+        });
+        app.MapPost("/exec/{id}/start", ctx =>
+            throw EngineException.BadRequest("exec start needs a hijacked connection as the first request on it"));
+
         // ---- exec ----
         app.MapPost("/containers/{id}/exec", async ctx =>
         {
@@ -301,6 +319,24 @@ public static class DockerApi
         {
             await ctx.Response.WriteAsync($"{{\"errorDetail\":{{\"message\":{Str(e.Message)}}},\"error\":{Str(e.Message)}}}\n");
         }
+    }
+
+    /// <summary>A stream that is known only after the upgrade (which must come after the attach is registered).</summary>
+    private sealed class LazyStream(Func<Stream> get) : Stream
+    {
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() => get().Flush();
+        public override Task FlushAsync(CancellationToken ct) => get().FlushAsync(ct);
+        public override int Read(byte[] buffer, int offset, int count) => get().Read(buffer, offset, count);
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default) => get().ReadAsync(buffer, ct);
+        public override void Write(byte[] buffer, int offset, int count) => get().Write(buffer, offset, count);
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken ct = default) => get().WriteAsync(buffer, ct);
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 
     private sealed class InlineProgress(Action<Berth.Images.Service.ProgressEvent> report) : IProgress<Berth.Images.Service.ProgressEvent>
