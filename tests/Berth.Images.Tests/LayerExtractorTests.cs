@@ -16,6 +16,36 @@ public class LayerExtractorTests
     }
 
     [Fact]
+    public void Files_get_the_tar_owner_and_mode_in_setgid_directories_and_with_modes_the_umask_would_strip()
+    {
+        // Regular files skip fchown/fchmod when creation already gave the tar's values: a setgid parent
+        // (gid inherited), a root entry made setgid after files were written, and bits the umask takes
+        // away must still end as the tar says.
+        using var t = new TempDir();
+        string root = t.Sub("fs");
+        var tar = new TarBuilder()
+            .File("first", "1", 644)
+            .Dir("./", 2755, 0, 77)
+            .File("second", "2", 644)
+            .Dir("sg", 2775, 0, 55)
+            .File("sg/plain", "3", 644)
+            .File("sg/owned", "4", 640, 0, 55)
+            .File("wide", "5", 666)
+            .File("exec", "6", 777)
+            .Build();
+        Extract(root, tar);
+        foreach (var (name, mode, gid) in new[] { ("first", "644", 0u), ("second", "644", 0u), ("sg/plain", "644", 0u),
+                     ("sg/owned", "640", 55u), ("wide", "666", 0u), ("exec", "777", 0u) })
+        {
+            var st = Lstat(Path.Combine(root, name));
+            Assert.True((Convert.ToUInt32(mode, 8), 0u, gid) == (st.Mode & 0xFFF, st.Uid, st.Gid),
+                $"{name}: {Convert.ToString(st.Mode & 0xFFF, 8)} {st.Uid}:{st.Gid}");
+        }
+        var r = Lstat(root);
+        Assert.Equal((Convert.ToUInt32("2755", 8), 77u), (r.Mode & 0xFFF, r.Gid));
+    }
+
+    [Fact]
     public void Keeps_owners_modes_setuid_times_xattrs_links_and_devices()
     {
         using var t = new TempDir();
