@@ -4,7 +4,7 @@ set -uo pipefail
 cd "$(dirname "$0")"
 ./build.sh || exit 1
 log=$(mktemp)
-dotnet test Berth.slnx --no-build --nologo -v quiet 2>&1 | tee "$log"
+dotnet test Berth.slnx --no-build --nologo 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 # dotnet test prints one summary per test assembly; add them up into one closing line.
 passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')

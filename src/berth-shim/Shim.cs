@@ -175,6 +175,8 @@ public sealed class Shim
         var result = init.Exited.Task.GetAwaiter().GetResult();
         bool oom = result.Code == 137 && OomKills() > 0;
         var final = result with { Oom = oom };
+        // Every line of output is on disk before anyone can learn of the exit (docker wait; then docker logs).
+        _log?.Flush();
         WriteExitFile(final);
         init.Finish(final);
         _log?.Dispose();
