@@ -26,6 +26,7 @@ public sealed class ContainerCreator
     {
         Logging.Timing.Mark("create: start");
         StateStore.ValidateId(o.Id);
+        CgroupMoveWarmup.Start();
         string bundle = Path.GetFullPath(o.Bundle);
         var (spec, _) = SpecLoader.Load(bundle);
         Logging.Timing.Mark("config parsed");
