@@ -29,6 +29,11 @@ public static class ContainerInit
             Logging.Timing.Mark("init: start");
             var req = channel.Receive(RuntimeJsonContext.Default.InitRequest)
                 ?? throw new RuntimeException("the parent closed the sync socket before sending the configuration");
+            if (req.SpecFollows)
+            {
+                req.Spec = Bundle.SpecLoader.Parse(channel.ReceiveRaw());
+                req.Process = req.Spec.Process ?? new Berth.Oci.Runtime.Process();
+            }
             if (req.Mode == "exec") RunExec(req, channel);
             else RunCreate(req, channel);
             return 0; // not reached: both end in execve

@@ -11,7 +11,10 @@ public sealed class InitRequest
     [JsonPropertyName("id")] public string Id { get; set; } = "";
     [JsonPropertyName("bundle")] public string Bundle { get; set; } = "";
     [JsonPropertyName("rootfs")] public string Rootfs { get; set; } = "";
+    /// <summary>For exec; create sends the bundle's config.json bytes in the next frame instead (<see cref="SpecFollows"/>).</summary>
     [JsonPropertyName("spec")] public Spec Spec { get; set; } = new();
+    /// <summary>The spec comes as the raw config.json in the next frame; process is its process.</summary>
+    [JsonPropertyName("specFollows")] public bool SpecFollows { get; set; }
     /// <summary>The process to run; for create, spec.process.</summary>
     [JsonPropertyName("process")] public Process Process { get; set; } = new();
     [JsonPropertyName("fifoPath")] public string? FifoPath { get; set; }

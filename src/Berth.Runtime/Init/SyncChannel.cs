@@ -35,6 +35,26 @@ public sealed class SyncChannel : IDisposable
         return JsonSerializer.Deserialize(body, type);
     }
 
+    /// <summary>A frame of raw bytes (the config.json as validated, so the parent need not re-serialize it).</summary>
+    public void SendRaw(ReadOnlySpan<byte> body)
+    {
+        byte[] frame = new byte[4 + body.Length];
+        BinaryPrimitives.WriteInt32LittleEndian(frame, body.Length);
+        body.CopyTo(frame.AsSpan(4));
+        FdIo.WriteAll(Fd, frame);
+    }
+
+    public byte[] ReceiveRaw()
+    {
+        Span<byte> len = stackalloc byte[4];
+        if (!FdIo.ReadExactly(Fd, len)) throw new EndOfStreamException("sync socket closed before the config arrived");
+        int n = BinaryPrimitives.ReadInt32LittleEndian(len);
+        if (n < 0 || n > 64 << 20) throw new IOException($"bad frame length {n} on the sync socket");
+        byte[] body = new byte[n];
+        if (!FdIo.ReadExactly(Fd, body)) throw new EndOfStreamException("sync socket closed mid-frame");
+        return body;
+    }
+
     public void SendMessage(string type, string? error = null) =>
         Send(new InitMessage { Type = type, Error = error }, RuntimeJsonContext.Default.InitMessage);
 

@@ -28,7 +28,7 @@ public sealed class ContainerCreator
         StateStore.ValidateId(o.Id);
         CgroupMoveWarmup.Start();
         string bundle = Path.GetFullPath(o.Bundle);
-        var (spec, _) = SpecLoader.Load(bundle);
+        var (spec, rawConfig) = SpecLoader.Load(bundle);
         Logging.Timing.Mark("config parsed");
         SpecValidator.Validate(spec, bundle, name => Berth.Linux.Security.Capabilities.TryParse(name, out _), KnownFilesystems.Contains);
         string rootfs = Path.GetFullPath(spec.Root!.Path!, bundle);
@@ -70,8 +70,11 @@ public sealed class ContainerCreator
                     Id = o.Id,
                     Bundle = bundle,
                     Rootfs = rootfs,
-                    Spec = spec,
-                    Process = spec.Process ?? new Berth.Oci.Runtime.Process(),
+                    // The spec travels as the validated config.json bytes (next frame): serializing
+                    // the parsed objects again would cost more than the bytes do.
+                    Spec = null!,
+                    Process = null!,
+                    SpecFollows = true,
                     FifoPath = fifo,
                     ConsoleSocket = o.ConsoleSocket is { } s ? Path.GetFullPath(s) : null,
                     NoPivot = o.NoPivot,
@@ -85,6 +88,7 @@ public sealed class ContainerCreator
                     HostMountNamespace = HostMounts.InHostNamespace(spec),
                     State = state,
                 }, RuntimeJsonContext.Default.InitRequest);
+                channel.SendRaw(rawConfig);
                 // exec.fifo travels as a descriptor: in a user namespace the init's uid may not
                 // traverse --root (0700), as runc hands its init an inherited fd.
                 int fifoFd = Errno.Check(LibC.open(fifo, O.PATH | O.CLOEXEC, 0), $"open {fifo}");
