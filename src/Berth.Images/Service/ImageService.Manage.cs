@@ -106,7 +106,20 @@ public sealed partial class ImageService
     {
         FileLock gc;
         if (wait) gc = FileLock.Acquire(_gcLock, exclusive: true);
-        else if (FileLock.TryAcquire(_gcLock, exclusive: true) is { } got) gc = got; else return 0;
+        else
+        {
+            // A writer's shared lock can outlive it for a moment: a process forked by another thread (Process.Start)
+            // holds a copy of the lock's file description until its exec closes it (O_CLOEXEC). Give that a
+            // little time instead of skipping the collection (a failed pull would then leave its blobs behind).
+            FileLock? got = FileLock.TryAcquire(_gcLock, exclusive: true);
+            for (int i = 0; got is null && i < 20; i++)
+            {
+                Thread.Sleep(10);
+                got = FileLock.TryAcquire(_gcLock, exclusive: true);
+            }
+            if (got is null) return 0;
+            gc = got;
+        }
         using (gc)
         {
             var m = Metadata.Read();
