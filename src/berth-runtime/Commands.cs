@@ -127,7 +127,7 @@ internal static class Commands
         else
         {
             if (p.Positional.Count < 2) throw new UsageException("exec: a command to run is required (or --process FILE)");
-            process = ProcessFromFlags(c.Saved.Config.Process, p, p.Positional.Skip(1).ToList());
+            process = ProcessFromFlags(c.Config.Process, p, p.Positional.Skip(1).ToList());
         }
         return ContainerExecutor.Exec(c, process, new ExecOptions
         {
@@ -322,8 +322,9 @@ internal static class Commands
             if (p.Get("blkio-weight") is string bw) res.BlockIo = new LinuxBlockIo { Weight = (ushort)ParseU(bw, "blkio-weight") };
         }
         c.Cgroup.Apply(res);
-        MergeResources(c.Saved.Config, res);
-        c.Store.Save(c.Saved);
+        var config = c.Config;
+        MergeResources(config, res);
+        c.Store.SaveConfig(c.Id, JsonSerializer.SerializeToUtf8Bytes(config, OciJsonContext.Default.Spec));
         return 0;
     }
 

@@ -23,6 +23,11 @@ public sealed class Container
 
     public ICgroupManager Cgroup => _cgroup ??= CgroupManager.Reopen(Saved.CgroupPaths);
 
+    private Spec? _config;
+
+    /// <summary>The whole config, parsed on first use (state.json holds what the common paths need).</summary>
+    public Spec Config => _config ??= Store.LoadConfig(Id);
+
     /// <summary>The spec's status, derived from the kernel each time (the runtime keeps no status of its own).</summary>
     public string Status
     {
@@ -42,7 +47,7 @@ public sealed class Container
         Status = status ?? Status,
         Pid = Saved.Pid,
         Bundle = Saved.Bundle,
-        Annotations = Saved.Config.Annotations,
+        Annotations = Saved.Annotations,
     };
 
     public StateReport Report()
@@ -57,7 +62,7 @@ public sealed class Container
             Rootfs = Saved.Rootfs,
             Created = Saved.Created,
             Owner = Saved.Owner,
-            Annotations = Saved.Config.Annotations,
+            Annotations = Saved.Annotations,
         };
     }
 }

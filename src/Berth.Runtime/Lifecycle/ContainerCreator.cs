@@ -122,9 +122,13 @@ public sealed class ContainerCreator
                 Created = DateTime.UtcNow,
                 Owner = "",
                 CgroupPaths = new Dictionary<string, string>(cgroup.Paths),
-                Config = spec,
+                Annotations = spec.Annotations,
+                HasProcess = spec.Process is not null,
+                HostMountNamespace = HostMounts.InHostNamespace(spec),
+                HookPhases = HookPhasesOf(spec.Hooks),
             };
             Logging.Timing.Mark("created");
+            _store.SaveConfig(o.Id, rawConfig);
             _store.Save(saved);
             if (o.PidFile is { } pf) WritePidFile(pf, pid);
             return Container.Load(_store, o.Id);
@@ -172,6 +176,15 @@ public sealed class ContainerCreator
     {
         try { cgroup.Create(); }
         catch (Exception e) when (e is CgroupException or IOException) { cgroup.Create(); }
+    }
+
+    private static List<string>? HookPhasesOf(Berth.Oci.Runtime.Hooks? h)
+    {
+        if (h is null) return null;
+        var phases = new List<string>();
+        if (h.Poststart is { Count: > 0 }) phases.Add("poststart");
+        if (h.Poststop is { Count: > 0 }) phases.Add("poststop");
+        return phases.Count > 0 ? phases : null;
     }
 
     internal static SeccompProgram CompileSeccomp(LinuxSeccomp sc)

@@ -21,13 +21,14 @@ public static unsafe class ContainerDeleter
         }
         // With a shared PID namespace the init's death does not end the rest: end them too.
         KillRemaining(c);
-        if (HostMounts.InHostNamespace(c.Saved.Config)) HostMounts.DetachUnder(c.Saved.Rootfs);
+        if (c.Saved.HostMountNamespace) HostMounts.DetachUnder(c.Saved.Rootfs);
 
         try { if (c.Saved.CgroupPaths.Count > 0) { c.Cgroup.Destroy(); RemoveEmptyParents(c.Saved.CgroupPaths.Values); } }
         catch (Exception e) when (!force) { throw new RuntimeException($"container \"{c.Id}\": removing its cgroup: {e.Message}"); }
         catch (Exception) { }
 
-        HookRunner.RunAllWarning(c.Saved.Config.Hooks?.Poststop, "poststop", c.OciState("stopped"));
+        if (c.Saved.HasHooks("poststop"))
+            HookRunner.RunAllWarning(c.Config.Hooks?.Poststop, "poststop", c.OciState("stopped"));
 
         c.Store.Remove(c.Id);
     }

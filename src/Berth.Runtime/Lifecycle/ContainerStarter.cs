@@ -17,7 +17,7 @@ public static unsafe class ContainerStarter
                 "stopped" => $"cannot start container \"{c.Id}\": it is stopped",
                 _ => $"cannot start container \"{c.Id}\": it is {status}",
             });
-        if (c.Saved.Config.Process is null)
+        if (!c.Saved.HasProcess)
         {
             // Created without a process (allowed), it can never run: end it, as a failed start does.
             LibC.kill(c.Saved.Pid, Sig.KILL);
@@ -40,7 +40,8 @@ public static unsafe class ContainerStarter
         File.Delete(fifo);
 
         // The spec: a failing poststart hook is a warning; the lifecycle goes on.
-        HookRunner.RunAllWarning(c.Saved.Config.Hooks?.Poststart, "poststart", c.OciState("running"));
+        if (c.Saved.HasHooks("poststart"))
+            HookRunner.RunAllWarning(c.Config.Hooks?.Poststart, "poststart", c.OciState("running"));
     }
 
     /// <summary>Polls the fifo until it has data or EOF; false if the init died with no writer ever seen.</summary>

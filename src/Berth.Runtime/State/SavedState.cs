@@ -16,7 +16,18 @@ public sealed class SavedState
     [JsonPropertyName("owner")] public string Owner { get; set; } = "";
     /// <summary>Hierarchy -> host directory of the container's cgroup (what CgroupManager.Reopen takes).</summary>
     [JsonPropertyName("cgroupPaths")] public Dictionary<string, string> CgroupPaths { get; set; } = new();
-    [JsonPropertyName("config")] public Spec Config { get; set; } = new();
+    /// <summary>
+    /// The few facts of the config that every command needs. The config itself is kept beside
+    /// state.json as config.json (the bundle's bytes as validated at create) and only parsed by
+    /// the commands that need all of it (exec, update, and hooks when there are any): parsing a
+    /// whole spec would be most of what `state` or `start` costs.
+    /// </summary>
+    [JsonPropertyName("annotations")] public Dictionary<string, string>? Annotations { get; set; }
+    [JsonPropertyName("hasProcess")] public bool HasProcess { get; set; }
+    [JsonPropertyName("hostMountNamespace")] public bool HostMountNamespace { get; set; }
+    [JsonPropertyName("hooks")] public List<string>? HookPhases { get; set; }
+
+    public bool HasHooks(string phase) => HookPhases?.Contains(phase) == true;
 }
 
 /// <summary>The runc-compatible `state` output (the OCI state plus runc's extra fields).</summary>

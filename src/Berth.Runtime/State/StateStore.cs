@@ -50,6 +50,19 @@ public sealed partial class StateStore
         File.Move(tmp, path, overwrite: true);
     }
 
+    private string ConfigPath(string id) => Path.Combine(Dir(id), "config.json");
+
+    /// <summary>Keeps the container's config (the validated bytes) beside its state.</summary>
+    public void SaveConfig(string id, ReadOnlySpan<byte> configJson)
+    {
+        string path = ConfigPath(id);
+        File.WriteAllBytes(path + ".tmp", configJson.ToArray());
+        File.Move(path + ".tmp", path, overwrite: true);
+    }
+
+    public Berth.Oci.Runtime.Spec LoadConfig(string id) =>
+        Bundle.SpecLoader.Parse(File.ReadAllBytes(ConfigPath(id)), ConfigPath(id));
+
     public SavedState Load(string id)
     {
         ValidateId(id);
