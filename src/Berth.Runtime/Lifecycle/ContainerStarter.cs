@@ -37,11 +37,20 @@ public static unsafe class ContainerStarter
             while (WaitReadable(c, fd) && LibC.read(fd, &b, 1) > 0) { }
         }
         finally { LibC.close(fd); }
-        File.Delete(fifo);
+        // A program that ends at once may be reaped and its container deleted (by a shim) before
+        // we get here: the state folder is then gone, and so is everything left to do.
+        try { File.Delete(fifo); }
+        catch (DirectoryNotFoundException) { return; }
+        if (!Directory.Exists(c.Store.Dir(c.Id))) return;
 
         // The spec: a failing poststart hook is a warning; the lifecycle goes on.
         if (c.Saved.HasHooks("poststart"))
-            HookRunner.RunAllWarning(c.Config.Hooks?.Poststart, "poststart", c.OciState("running"));
+        {
+            Berth.Oci.Runtime.Spec config;
+            try { config = c.Config; }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { return; } // deleted meanwhile
+            HookRunner.RunAllWarning(config.Hooks?.Poststart, "poststart", c.OciState("running"));
+        }
     }
 
     /// <summary>Polls the fifo until it has data or EOF; false if the init died with no writer ever seen.</summary>
