@@ -217,55 +217,10 @@ public static class DockerApi
             }, EngineJsonContext.Default.ExecInspect);
         });
 
-        // ---- images (the listing and inspect the CLI needs around containers) ----
-        app.MapGet("/images/json", async ctx =>
-        {
-            var list = cs.Images.List([], Truthy(ctx.Request.Query["all"]));
-            var sb = new StringBuilder("[");
-            foreach (var g in list.GroupBy(i => i.Id))
-            {
-                if (sb.Length > 1) sb.Append(',');
-                var first = g.First();
-                var tags = g.Where(i => i.Tag != "<none>").Select(i => $"{i.Repository}:{i.Tag}").Distinct().ToList();
-                sb.Append($"{{\"Containers\":-1,\"Created\":{first.Created.ToUnixTimeSeconds()},\"Id\":{Str(first.Id)},\"Labels\":{{}},\"ParentId\":\"\",\"RepoDigests\":[],\"RepoTags\":[{string.Join(',', tags.Select(Str))}],\"SharedSize\":-1,\"Size\":{first.Size},\"VirtualSize\":{first.Size}}}");
-            }
-            sb.Append(']');
-            await Raw(ctx, sb.ToString());
-        });
-        app.MapPost("/images/create", async ctx =>
-        {
-            var q = ctx.Request.Query;
-            if (!string.IsNullOrEmpty(q["fromImage"])) { await PullAsync(ctx, cs); return; }
-            if (q["fromSrc"] != "-") throw EngineException.BadRequest("fromSrc: only - (the request body) is supported");
-            string? repo = q["repo"];
-            string tag = q["tag"].ToString();
-            if (!string.IsNullOrEmpty(repo) && tag != "") repo += ":" + tag;
-            var changes = q["changes"].Where(x => !string.IsNullOrEmpty(x)).Select(x => x!).ToList();
-            var tmp = Path.GetTempFileName();
-            try
-            {
-                await using (var f = File.Create(tmp)) await ctx.Request.Body.CopyToAsync(f);
-                string id;
-                await using (var f = File.OpenRead(tmp))
-                {
-                    try { id = cs.Images.Import(f, string.IsNullOrEmpty(repo) ? null : repo, changes, q["message"]); }
-                    catch (Berth.Images.ImageException e) { throw EngineException.BadRequest(e.Message); }
-                }
-                await Raw(ctx, $"{{\"status\":{Str(id)}}}");
-            }
-            finally { File.Delete(tmp); }
-        });
-        app.MapGet("/images/{**rest}", async ctx =>
-        {
-            string rest = ctx.Request.RouteValues["rest"]?.ToString() ?? "";
-            if (!rest.EndsWith("/json", StringComparison.Ordinal)) throw EngineException.NotFound("page not found");
-            string name = rest[..^5];
-            string json;
-            try { json = cs.Images.Inspect([name]); }
-            catch (Berth.Images.ImageException e) { throw EngineException.NotFound(e.Message); }
-            var arr = JsonDocument.Parse(json).RootElement;
-            await Raw(ctx, arr.ValueKind == JsonValueKind.Array && arr.GetArrayLength() > 0 ? arr[0].GetRawText() : throw EngineException.NotFound($"No such image: {name}"));
-        });
+        // ---- images, archive/export/commit, system: each in its own file ----
+        ImageEndpoints.Map(app, cs);
+        ContainerArchiveEndpoints.Map(app, cs);
+        SystemEndpoints.Map(app, cs);
 
         // ---- events ----
         app.MapGet("/events", async ctx => await EventsEndpoint.WriteAsync(ctx, cs.Events));
@@ -284,82 +239,17 @@ public static class DockerApi
         app.MapGet("/plugins/{name}/json", ctx => throw EngineException.NotFound($"plugin \"{Id(ctx, "name")}\" not found"));
     }
 
-    /// <summary>POST /images/create?fromImage=: docker's progress JSON, one object per line; failures after the first line arrive as errorDetail in the 200.</summary>
-    private static async Task PullAsync(HttpContext ctx, ContainerService cs)
-    {
-        var q = ctx.Request.Query;
-        string reference = q["fromImage"]!;
-        string tag = q["tag"].ToString();
-        if (tag != "") reference += (tag.StartsWith("sha256:", StringComparison.Ordinal) ? "@" : ":") + tag;
-        string? platform = string.IsNullOrEmpty(q["platform"]) ? null : q["platform"].ToString();
-        var lines = System.Threading.Channels.Channel.CreateUnbounded<string>();
-        string Line(Berth.Images.Service.ProgressEvent e)
-        {
-            var sb = new StringBuilder("{\"status\":").Append(Str(e.Status));
-            if (e.Total > 0 || e.Status is "Downloading" or "Extracting")
-                sb.Append($",\"progressDetail\":{{\"current\":{e.Current},\"total\":{e.Total}}}");
-            else if (e.Id != "") sb.Append(",\"progressDetail\":{}");
-            if (e.Id != "") sb.Append(",\"id\":").Append(Str(e.Id));
-            return sb.Append('}').ToString();
-        }
-        var progress = new InlineProgress(e => lines.Writer.TryWrite(Line(e)));
-        var pull = Task.Run(async () =>
-        {
-            try { await cs.Images.PullAsync(reference, platform, progress, ctx.RequestAborted); }
-            finally { lines.Writer.TryComplete(); }
-        });
-        bool started = false;
-        await foreach (var l in lines.Reader.ReadAllAsync())
-        {
-            if (!started) { ctx.Response.ContentType = "application/json"; started = true; }
-            await ctx.Response.WriteAsync(l + "\n");
-            await ctx.Response.Body.FlushAsync();
-        }
-        try { await pull; }
-        catch (Berth.Images.ImageException e) when (!started)
-        {
-            throw new EngineException(e is Berth.Images.NotFoundException || e.Message.Contains("not found") ? 404 : 500, e.Message);
-        }
-        catch (Exception e) when (started)
-        {
-            await ctx.Response.WriteAsync($"{{\"errorDetail\":{{\"message\":{Str(e.Message)}}},\"error\":{Str(e.Message)}}}\n");
-        }
-    }
-
-    /// <summary>A stream that is known only after the upgrade (which must come after the attach is registered).</summary>
-    private sealed class LazyStream(Func<Stream> get) : Stream
-    {
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() => get().Flush();
-        public override Task FlushAsync(CancellationToken ct) => get().FlushAsync(ct);
-        public override int Read(byte[] buffer, int offset, int count) => get().Read(buffer, offset, count);
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default) => get().ReadAsync(buffer, ct);
-        public override void Write(byte[] buffer, int offset, int count) => get().Write(buffer, offset, count);
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken ct = default) => get().WriteAsync(buffer, ct);
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-    }
-
-    private sealed class InlineProgress(Action<Berth.Images.Service.ProgressEvent> report) : IProgress<Berth.Images.Service.ProgressEvent>
-    {
-        public void Report(Berth.Images.Service.ProgressEvent value) => report(value);
-    }
-
-    private static string NetworkJson(string n) =>
+    internal static string NetworkJson(string n) =>
         $"{{\"Name\":\"{n}\",\"Id\":\"{ContainerService.NetworkId(n)}\",\"Created\":\"0001-01-01T00:00:00Z\",\"Scope\":\"local\",\"Driver\":\"{(n == "none" ? "null" : n)}\",\"EnableIPv6\":false,\"IPAM\":{{\"Driver\":\"default\",\"Options\":null,\"Config\":[]}},\"Internal\":false,\"Attachable\":false,\"Ingress\":false,\"ConfigFrom\":{{\"Network\":\"\"}},\"ConfigOnly\":false,\"Containers\":{{}},\"Options\":{{}},\"Labels\":{{}}}}";
 
-    private static string Str(string s) => JsonSerializer.Serialize(s, EngineJsonContext.Default.String);
+    internal static string Str(string s) => JsonSerializer.Serialize(s, EngineJsonContext.Default.String);
 
-    private static string Id(HttpContext ctx, string key = "id") => ctx.Request.RouteValues[key]?.ToString() ?? "";
+    internal static string Id(HttpContext ctx, string key = "id") => ctx.Request.RouteValues[key]?.ToString() ?? "";
 
-    private static int? Timeout(HttpContext ctx) =>
+    internal static int? Timeout(HttpContext ctx) =>
         ctx.Request.Query.TryGetValue("t", out var t) && t.ToString() != "" ? (int.TryParse(t, out var n) ? n : throw EngineException.BadRequest($"invalid value for t: {t}")) : null;
 
-    private static (int, int) Size(HttpContext ctx)
+    internal static (int, int) Size(HttpContext ctx)
     {
         var q = ctx.Request.Query;
         if (!int.TryParse(q["h"], out var h) || !int.TryParse(q["w"], out var w) || h < 0 || w < 0)
@@ -381,7 +271,7 @@ public static class DockerApi
         await ctx.Response.Body.WriteAsync("\n"u8.ToArray());
     }
 
-    private static async Task Raw(HttpContext ctx, string json)
+    internal static async Task Raw(HttpContext ctx, string json)
     {
         ctx.Response.ContentType = "application/json";
         await ctx.Response.WriteAsync(json + "\n");
