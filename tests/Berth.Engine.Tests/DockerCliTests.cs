@@ -220,27 +220,3 @@ public sealed class DockerCliTests(DaemonFixture d)
         Assert.Contains("hello\r\n", r.Stdout);
     }
 }
-
-/// <summary>Live restore: containers outlive a kill -9 of berthd, and the restarted daemon finds them.</summary>
-[Collection("daemon")]
-public sealed class LiveRestoreTests(DaemonFixture d)
-{
-    private static void Ok((int Code, string Stdout, string Stderr) r) => DockerCliTests.Ok(r);
-
-    [Fact]
-    public void ContainersSurviveTheDaemonAndExitsDuringDowntimeAreRecorded()
-    {
-        string a = "lr" + Guid.NewGuid().ToString("N")[..8], b = a + "b";
-        Ok(d.Docker("run", "-d", "--name", a, "busybox", "sleep", "1000"));
-        Ok(d.Docker("run", "-d", "--name", b, "busybox", "sh", "-c", "sleep 1; exit 7"));
-        int pid = int.Parse(d.Docker("inspect", "-f", "{{.State.Pid}}", a).Stdout.Trim());
-        d.KillDaemon();
-        Thread.Sleep(2500);
-        Assert.True(Directory.Exists($"/proc/{pid}"), "the container died with the daemon");
-        d.StartDaemon();
-        Assert.Equal($"running {pid}", d.Docker("inspect", "-f", "{{.State.Status}} {{.State.Pid}}", a).Stdout.Trim());
-        Assert.Equal("exited 7", d.Docker("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", b).Stdout.Trim());
-        Ok(d.Docker("stop", "-t", "1", a));
-        Ok(d.Docker("rm", a, b));
-    }
-}

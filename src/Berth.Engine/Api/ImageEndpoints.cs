@@ -14,7 +14,9 @@ public static class ImageEndpoints
     {
         app.MapGet("/images/json", async ctx =>
         {
-            var list = cs.Images.List([], Truthy(ctx.Request.Query["all"]));
+            IReadOnlyList<Berth.Images.Service.ImageSummary> list;
+            try { list = cs.Images.List(Filters.Parse(ctx.Request.Query["filters"]).Pairs(), Truthy(ctx.Request.Query["all"])); }
+            catch (Berth.Images.ImageException e) { throw EngineException.BadRequest(e.Message); }
             var sb = new StringBuilder("[");
             foreach (var g in list.GroupBy(i => i.Id))
             {

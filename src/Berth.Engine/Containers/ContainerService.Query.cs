@@ -166,6 +166,8 @@ public sealed class Filters
     private readonly Dictionary<string, List<string>> _f = new();
     public bool Has(string k) => _f.ContainsKey(k);
     public IReadOnlyList<string> Values(string k) => _f.TryGetValue(k, out var v) ? v : [];
+    /// <summary>Every filter as "key=value" (the image library's form).</summary>
+    public List<string> Pairs() => _f.SelectMany(kv => kv.Value.Select(v => kv.Key + "=" + v)).ToList();
 
     public static Filters Parse(string? json)
     {
