@@ -3,6 +3,12 @@ namespace Berth.Cli;
 /// <summary>A command line usage mistake: printed as one line, exit code 125 like docker's flag errors.</summary>
 public sealed class UsageException(string message) : Exception(message);
 
+/// <summary>--help after a command: print its usage, exit 0.</summary>
+public sealed class HelpRequested(string command) : Exception(command)
+{
+    public string Command { get; } = command;
+}
+
 /// <summary>
 /// A small docker-style option parser: <c>-f</c>, <c>--force</c>, <c>--opt value</c>, <c>--opt=value</c>,
 /// repeated options, <c>--</c>, and combined short flags (<c>-fq</c>).
@@ -16,7 +22,8 @@ public sealed class Args
 
     /// <param name="flags">boolean options, each "name|alias"</param>
     /// <param name="options">options that take a value, each "name|alias"</param>
-    public Args(string command, IEnumerable<string> argv, string[] flags, string[] options)
+    /// <param name="interspersed">false for run, exec and create: everything from the first positional on belongs to the container's command</param>
+    public Args(string command, IEnumerable<string> argv, string[] flags, string[] options, bool interspersed = true)
     {
         _command = command;
         var flagNames = Expand(flags);
@@ -26,6 +33,8 @@ public sealed class Args
         {
             string a = list[i];
             if (a == "--") { Positional.AddRange(list.Skip(i + 1)); break; }
+            if (!interspersed && Positional.Count > 0) { Positional.Add(a); continue; }
+            if (a is "--help" or "-h" && !flagNames.ContainsKey("h") && !optionNames.ContainsKey("h")) throw new HelpRequested(command);
             if (a.Length > 1 && a[0] == '-' && a != "-")
             {
                 string name = a.TrimStart('-');
@@ -36,6 +45,23 @@ public sealed class Args
                 {
                     foreach (var c in name) _flags.Add(flagNames[c.ToString()]);
                     continue;
+                }
+                // -itd, -eFOO=bar, -it --name: leading short flags, then at most one short option with its value attached or next.
+                if (!a.StartsWith("--") && name.Length > 1 && !flagNames.ContainsKey(name) && !optionNames.ContainsKey(name))
+                {
+                    string full = a[1..];
+                    int k = 0;
+                    while (k < full.Length && flagNames.ContainsKey(full[k].ToString())) { _flags.Add(flagNames[full[k].ToString()]); k++; }
+                    if (k < full.Length && optionNames.TryGetValue(full[k].ToString(), out var opt))
+                    {
+                        string rest = full[(k + 1)..];
+                        if (rest.StartsWith('=')) rest = rest[1..];
+                        string value = rest.Length > 0 ? rest : i + 1 < list.Count ? list[++i] : throw new UsageException($"flag needs an argument: '{full[k]}' in -{full[k]}");
+                        if (!_values.TryGetValue(opt, out var vs0)) _values[opt] = vs0 = [];
+                        vs0.Add(value);
+                        continue;
+                    }
+                    throw new UsageException($"unknown shorthand flag: '{full[Math.Min(k, full.Length - 1)]}' in {a}");
                 }
                 if (flagNames.TryGetValue(name, out var canonical))
                 {
@@ -68,6 +94,7 @@ public sealed class Args
     }
 
     public bool Flag(string name) => _flags.Contains(name);
+    public bool Has(string name) => _flags.Contains(name) || _values.ContainsKey(name);
     public string? Value(string name) => _values.TryGetValue(name, out var v) ? v[^1] : null;
     public IReadOnlyList<string> Values(string name) => _values.TryGetValue(name, out var v) ? v : [];
 

@@ -1,3 +1,5 @@
+using Berth.Cli.Client;
+using Berth.Cli.Commands;
 using Berth.Images;
 using Berth.Images.Registry;
 using Berth.Images.Service;
@@ -5,33 +7,132 @@ using Berth.Images.Service;
 namespace Berth.Cli;
 
 /// <summary>
-/// The <c>berth</c> command line. Image commands run in-process on the store for now, through
-/// <see cref="IImageService"/> (a later issue routes them through berthd). Every failure is one
-/// line on stderr and a non-zero exit: 1 for an operation that failed, 125 for a usage mistake.
+/// The <c>berth</c> command line: docker's commands and flags as a Docker Engine API client of
+/// berthd (the socket from <c>-H</c>, <c>DOCKER_HOST</c>, <c>BERTH_HOST</c>, else the default one,
+/// where berthd is started when nothing answers). <c>--root DIR</c> instead runs the image
+/// commands in this process on the store at DIR, with no daemon (an offline mode for image work).
+/// Every failure is one line on stderr: <c>berth: Error response from daemon: ...</c> for the
+/// daemon's errors; exit 125 for usage mistakes and for run/create failures, else docker's codes.
 /// </summary>
 public static class Program
 {
     public static async Task<int> Main(string[] argv)
     {
+        // Write to fds 1 and 2 directly: .NET's console streams initialise the terminal on first use
+        // (keypad mode escapes, their own termios), which would show through a container's TTY.
+        Console.SetOut(new StreamWriter(StdStream(1), new System.Text.UTF8Encoding(false)) { AutoFlush = true });
+        Console.SetError(new StreamWriter(StdStream(2), new System.Text.UTF8Encoding(false)) { AutoFlush = true });
         using var cts = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
+        using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, ctx =>
+        {
+            ctx.Cancel = true;
+            cts.Cancel();
+        });
         var args = argv.ToList();
         string? root = Environment.GetEnvironmentVariable("BERTH_ROOT");
-        // Global options before the command.
-        while (args.Count > 0 && args[0].StartsWith('-'))
+        string? host = null;
+        try
         {
-            if (args[0] == "--root" && args.Count > 1) { root = args[1]; args.RemoveRange(0, 2); }
-            else if (args[0].StartsWith("--root=", StringComparison.Ordinal)) { root = args[0][7..]; args.RemoveAt(0); }
-            else if (args[0] is "-h" or "--help") { Console.Out.Write(Usage); return 0; }
-            else if (args[0] is "-v" or "--version") { Console.Out.WriteLine("Berth version 0.1.0"); return 0; }
-            else { Console.Error.WriteLine($"unknown flag: {args[0]}"); return 125; }
+            // Global options before the command.
+            while (args.Count > 0 && args[0].StartsWith('-'))
+            {
+                string a = args[0];
+                string? Value(string name)
+                {
+                    if (a == name) { if (args.Count < 2) throw new UsageException($"flag needs an argument: {name}"); string v = args[1]; args.RemoveAt(0); return v; }
+                    return a.StartsWith(name + "=", StringComparison.Ordinal) ? a[(name.Length + 1)..] : null;
+                }
+                if (Value("--root") is { } r) root = r;
+                else if ((Value("-H") ?? Value("--host")) is { } h) host = h;
+                else if (Value("--config") is { } cfg) Environment.SetEnvironmentVariable("DOCKER_CONFIG", cfg);
+                else if ((Value("--log-level") ?? Value("-l") ?? Value("--context") ?? Value("-c")) is not null) { }
+                else if (a is "-D" or "--debug") { }
+                else if (a is "-h" or "--help") { Console.Out.Write(Usage); return 0; }
+                else if (a is "-v" or "--version") { Console.Out.WriteLine($"Berth version {EngineCommands.ClientVersion}"); return 0; }
+                else if (a.StartsWith("--tls", StringComparison.Ordinal)) throw new UsageException($"{a}: berth speaks to unix sockets only");
+                else throw new UsageException($"unknown flag: {a}");
+                args.RemoveAt(0);
+            }
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"berth: {e.Message}");
+            return 125;
         }
         if (args.Count == 0) { Console.Out.Write(Usage); return 0; }
+        if (!string.IsNullOrEmpty(root) && host is null) return await Offline(root, args, cts.Token);
 
+        EngineCommands? cli = null;
+        try
+        {
+            cli = new EngineCommands(DaemonAddress.Resolve(host), Console.Out, Console.Error);
+            return await cli.RunAsync(args[0], args.Skip(1).ToList(), cts.Token);
+        }
+        catch (HelpRequested h)
+        {
+            Console.Out.WriteLine($"Usage:  berth {h.Command} [OPTIONS] (docker's flags; see 'docker {h.Command} --help')");
+            return 0;
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"berth: {e.Message}");
+            Console.Error.Flush();
+            return 125;
+        }
+        catch (ExitException e) { return e.Code; }
+        catch (DaemonException e)
+        {
+            Console.Error.WriteLine($"berth: Error response from daemon: {EngineCommands.OneLine(e.Message)}");
+            return cli?.DaemonErrorExitCode ?? 1;
+        }
+        catch (DaemonUnreachableException e)
+        {
+            Console.Error.WriteLine($"berth: {EngineCommands.OneLine(e.Message)}");
+            return cli?.DaemonErrorExitCode ?? 1;
+        }
+        catch (CliException e)
+        {
+            Console.Error.WriteLine($"berth: {EngineCommands.OneLine(e.Message)}");
+            return e.ExitCode == 1 ? cli?.DaemonErrorExitCode ?? 1 : e.ExitCode;
+        }
+        catch (ImageException e)
+        {
+            Console.Error.WriteLine($"berth: Error: {EngineCommands.OneLine(e.Message)}");
+            return 1;
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("berth: cancelled");
+            return 130;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or HttpRequestException or System.Text.Json.JsonException)
+        {
+            Console.Error.WriteLine($"berth: Error: {EngineCommands.OneLine(e.Message)}");
+            return cli?.DaemonErrorExitCode ?? 1;
+        }
+        finally
+        {
+            Console.Out.Flush();
+            cli?.Dispose();
+        }
+    }
+
+    /// <summary>An unbuffered stream on one of our standard file descriptors.</summary>
+    public static Stream StdStream(int fd) =>
+        new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: false), fd == 0 ? FileAccess.Read : FileAccess.Write, 1);
+
+    /// <summary>The image commands in this process on the store at <paramref name="root"/>: no daemon.</summary>
+    private static async Task<int> Offline(string root, List<string> args, CancellationToken ct)
+    {
         try
         {
             var commands = new ImageCommands(() => OpenService(root), Console.Out, Console.Error);
-            return await commands.RunAsync(args[0], args.Skip(1).ToList(), cts.Token);
+            return await commands.RunAsync(args[0], args.Skip(1).ToList(), ct);
+        }
+        catch (HelpRequested h)
+        {
+            Console.Out.WriteLine($"Usage:  berth --root DIR {h.Command} [OPTIONS]");
+            return 0;
         }
         catch (UsageException e)
         {
@@ -40,7 +141,7 @@ public static class Program
         }
         catch (ImageException e)
         {
-            Console.Error.WriteLine($"Error: {OneLine(e.Message)}");
+            Console.Error.WriteLine($"Error: {EngineCommands.OneLine(e.Message)}");
             return 1;
         }
         catch (OperationCanceledException)
@@ -50,41 +151,43 @@ public static class Program
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or HttpRequestException or System.Text.Json.JsonException)
         {
-            Console.Error.WriteLine($"Error: {OneLine(e.Message)}");
+            Console.Error.WriteLine($"Error: {EngineCommands.OneLine(e.Message)}");
             return 1;
         }
     }
 
-    private static string OneLine(string s) => s.ReplaceLineEndings(" ");
-
-    private static IImageService OpenService(string? root)
+    private static IImageService OpenService(string root)
     {
         var insecure = (Environment.GetEnvironmentVariable("BERTH_INSECURE_REGISTRIES") ?? "")
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         return new ImageService(new ImageServiceOptions
         {
-            Root = string.IsNullOrEmpty(root) ? ImageServiceOptions.DefaultRoot : root,
+            Root = root,
             Registry = new RegistryOptions { Credentials = new CredentialStore(), InsecureRegistries = insecure },
         });
     }
 
     public const string Usage = """
-        Usage:  berth [--root DIR] COMMAND
+        Usage:  berth [OPTIONS] COMMAND
 
-        Image commands (store at --root, $BERTH_ROOT, or /var/lib/berth):
-          pull [--platform OS/ARCH] [-q] NAME[:TAG|@DIGEST]
-          push NAME[:TAG]
-          images [-q] [-a] [--digests] [--no-trunc] [--filter F]... [--format T] [REPOSITORY[:TAG]]
-          tag SOURCE TARGET
-          rmi [-f] IMAGE...
-          image inspect [-f FORMAT] IMAGE...   (also: inspect)
-          history [-q] [--no-trunc] IMAGE
-          save -o FILE [--format docker|oci] IMAGE...
-          load -i FILE [-q]
-          import [-c CHANGE]... [-m MESSAGE] FILE|- [REPOSITORY[:TAG]]
-          image prune [-a] [-f] [--filter F]...
-          login [-u USER] [-p PASSWORD | --password-stdin] [SERVER]
-          logout [SERVER]
+        A Docker Engine API client of berthd: docker's commands and flags.
+
+        Options:
+          -H, --host unix:///PATH   daemon socket (else $DOCKER_HOST, $BERTH_HOST, $BERTH_SOCKET, /run/berth/berth.sock;
+                                    berthd is started when nothing answers on the default socket)
+              --config DIR          client config directory (~/.docker)
+              --root DIR            no daemon: image commands in this process on the store at DIR
+          -v, --version             print the version
+
+        Containers:
+          run, create, start, stop, restart, kill, rm, ps, logs, exec, attach, inspect, top, stats,
+          pause, unpause, rename, wait, port, cp, diff, commit, export, update
+
+        Images:
+          images, pull, push, tag, rmi, save, load, history, import, image ls|rm|inspect|...
+
+        System:
+          version, info, events, system df, login, logout
 
         """;
 }

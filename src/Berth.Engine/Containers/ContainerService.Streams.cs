@@ -64,7 +64,8 @@ public sealed partial class ContainerService
                     try { await shimStream.WriteAsync(ShimClient.Frame(ShimProtocol.Stdin, buf.AsSpan(0, n)), cts.Token); }
                     finally { writeLock.Release(); }
                 }
-                if (so.Stdin && so.CloseStdinOnEof)
+                // As docker: a TTY's stdin stays open when the client goes (it may have detached with ctrl-p ctrl-q).
+                if (so.Stdin && so.CloseStdinOnEof && !so.Tty)
                     await shimStream.WriteAsync(ShimClient.Frame(ShimProtocol.CloseStdin, []), cts.Token);
             }
             catch (Exception) { /* the client half-closed or went away; output goes on */ }

@@ -9,7 +9,10 @@ internal static class ExecutableLookup
     {
         if (name.Contains('/'))
         {
+            // runc's wording, which docker's CLI maps to exit codes: 127 for a missing file, 126 for one it cannot run.
+            if (Directory.Exists(name)) throw new RuntimeException($"exec: \"{name}\": is a directory");
             if (!File.Exists(name)) throw new RuntimeException($"exec: \"{name}\": no such file or directory");
+            if (!IsExecutable(name)) throw new RuntimeException($"exec: \"{name}\": permission denied");
             return name;
         }
         string path = env.LastOrDefault(e => e.StartsWith("PATH=", StringComparison.Ordinal))?[5..] ?? DefaultPath;
