@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Berth.Engine.Events;
 
 namespace Berth.Engine.Api;
 
@@ -323,25 +324,6 @@ public sealed class VersionResponse
     public string Arch { get; set; } = "amd64";
     public string KernelVersion { get; set; } = "";
     public string BuildTime { get; set; } = "";
-}
-
-public sealed class EventMessage
-{
-    [JsonPropertyName("status")] public string? Status { get; set; }
-    [JsonPropertyName("id")] public string? Id { get; set; }
-    [JsonPropertyName("from")] public string? From { get; set; }
-    public string Type { get; set; } = "container";
-    public string Action { get; set; } = "";
-    public EventActor Actor { get; set; } = new();
-    [JsonPropertyName("scope")] public string Scope { get; set; } = "local";
-    [JsonPropertyName("time")] public long Time { get; set; }
-    [JsonPropertyName("timeNano")] public long TimeNano { get; set; }
-}
-
-public sealed class EventActor
-{
-    public string ID { get; set; } = "";
-    public Dictionary<string, string> Attributes { get; set; } = new();
 }
 
 public sealed class ExitFile

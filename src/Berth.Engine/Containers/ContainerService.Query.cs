@@ -168,6 +168,7 @@ public sealed class Filters
     public IReadOnlyList<string> Values(string k) => _f.TryGetValue(k, out var v) ? v : [];
     /// <summary>Every filter as "key=value" (the image library's form).</summary>
     public List<string> Pairs() => _f.SelectMany(kv => kv.Value.Select(v => kv.Key + "=" + v)).ToList();
+    public IEnumerable<string> Keys => _f.Keys;
 
     public static Filters Parse(string? json)
     {

@@ -1,38 +1,45 @@
 using System.Threading.Channels;
-using Berth.Engine.Api;
 
 namespace Berth.Engine.Events;
 
-/// <summary>The daemon's event stream: a bounded history for since/until replays and live subscribers.</summary>
+/// <summary>
+/// The daemon's event stream: the last <see cref="HistoryLimit"/> events kept in memory for
+/// since/until replays (docker keeps a similar ring), and a channel per live subscriber.
+/// </summary>
 public sealed class EventBus
 {
-    private readonly List<EventMessage> _history = [];
+    public const int HistoryLimit = 1024;
+    private readonly Queue<EventMessage> _history = new();
     private readonly List<Channel<EventMessage>> _subs = [];
-    private const int HistoryLimit = 1024;
+    private readonly Lock _gate = new();
+    private long _lastNano;
+
+    public int Listeners { get { lock (_gate) return _subs.Count; } }
 
     public void Publish(string type, string action, string id, Dictionary<string, string> attributes)
     {
-        long nano = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
-        var e = new EventMessage
+        var e = new EventMessage { Type = type, Action = action, Actor = new EventActor { ID = id, Attributes = attributes } };
+        // The legacy fields exist for container and image events only (as in docker).
+        if (type is "container" or "image") { e.Status = action; e.Id = id; }
+        if (type == "container") e.From = attributes.GetValueOrDefault("image");
+        lock (_gate)
         {
-            Type = type, Action = action,
-            Actor = new EventActor { ID = id, Attributes = attributes },
-            Time = nano / 1_000_000_000, TimeNano = nano,
-        };
-        if (type == "container") { e.Status = action; e.Id = id; attributes.TryGetValue("image", out var img); e.From = img; }
-        lock (_subs)
-        {
-            _history.Add(e);
-            if (_history.Count > HistoryLimit) _history.RemoveAt(0);
+            // Strictly increasing times: a replay's since/until never splits two events of one instant.
+            long nano = Math.Max((DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100, _lastNano + 1);
+            _lastNano = nano;
+            e.TimeNano = nano;
+            e.Time = nano / 1_000_000_000;
+            _history.Enqueue(e);
+            if (_history.Count > HistoryLimit) _history.Dequeue();
             foreach (var s in _subs) s.Writer.TryWrite(e);
         }
     }
 
-    /// <summary>Past events since <paramref name="sinceNano"/> and a channel of the ones to come.</summary>
+    /// <summary>Kept events from <paramref name="sinceNano"/> on, and a channel of the ones to come (no event is in both or lost between).</summary>
     public (List<EventMessage> Past, ChannelReader<EventMessage> Live, IDisposable Subscription) Subscribe(long sinceNano)
     {
-        var ch = Channel.CreateUnbounded<EventMessage>();
-        lock (_subs)
+        var ch = Channel.CreateUnbounded<EventMessage>(new UnboundedChannelOptions { SingleReader = true });
+        lock (_gate)
         {
             _subs.Add(ch);
             var past = _history.Where(e => e.TimeNano >= sinceNano).ToList();
@@ -42,6 +49,10 @@ public sealed class EventBus
 
     private sealed class Unsub(EventBus bus, Channel<EventMessage> ch) : IDisposable
     {
-        public void Dispose() { lock (bus._subs) bus._subs.Remove(ch); ch.Writer.TryComplete(); }
+        public void Dispose()
+        {
+            lock (bus._gate) bus._subs.Remove(ch);
+            ch.Writer.TryComplete();
+        }
     }
 }

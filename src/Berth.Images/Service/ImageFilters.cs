@@ -89,10 +89,20 @@ internal sealed class ImageFilters
         return true;
     }
 
+    /// <summary>until=TIMESTAMP|DURATION: images created before it (docker's list filter).</summary>
+    public bool MatchesUntil(DateTimeOffset created)
+    {
+        foreach (var (k, v) in _filters)
+            if (k == "until" && created >= ParseUntil(v)) return false;
+        return true;
+    }
+
     private static DateTimeOffset ParseUntil(string v)
     {
         if (DateTimeOffset.TryParse(v, out var t)) return t;
         if (long.TryParse(v, out var unix)) return DateTimeOffset.FromUnixTimeSeconds(unix);
+        if (decimal.TryParse(v, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var secs))
+            return DateTimeOffset.UnixEpoch.AddTicks((long)(secs * TimeSpan.TicksPerSecond));
         var m = Regex.Match(v, @"^(\d+)(s|m|h)$");
         if (m.Success)
         {

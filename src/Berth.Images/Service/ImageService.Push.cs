@@ -24,7 +24,9 @@ public sealed partial class ImageService
             .FirstOrDefault(sr => sr is not null && sr.Registry == r.Registry && sr.Repository != r.Repository)?.Repository;
 
         using var gate = new SemaphoreSlim(Math.Max(1, _options.MaxConcurrentUploads));
-        async Task PushBlob(Models.Descriptor d, bool mountable)
+        // docker's order: every layer Preparing first, then each one's outcome; the config is pushed silently.
+        foreach (var l in manifest.Layers) progress?.Report(new ProgressEvent(Digest.Parse(l.Digest).Short, "Preparing"));
+        async Task PushBlob(Models.Descriptor d, bool mountable, IProgress<ProgressEvent>? progress)
         {
             await gate.WaitAsync(ct);
             try
@@ -45,7 +47,6 @@ public sealed partial class ImageService
                 }
                 using var blob = Content.OpenRead(digest);
                 long size = Content.SizeOf(digest);
-                progress?.Report(new ProgressEvent(id, "Preparing", 0, size));
                 await Registry.UploadBlobAsync(r, location, digest, size, blob,
                     new Progress<long>(n => progress?.Report(new ProgressEvent(id, "Pushing", n, size))), ct);
                 progress?.Report(new ProgressEvent(id, "Pushed"));
@@ -53,8 +54,8 @@ public sealed partial class ImageService
             finally { gate.Release(); }
         }
 
-        await Task.WhenAll(manifest.Layers.Select(l => PushBlob(l, mountable: true)));
-        await PushBlob(manifest.Config, mountable: false);
+        await Task.WhenAll(manifest.Layers.Select(l => PushBlob(l, mountable: true, progress)));
+        await PushBlob(manifest.Config, mountable: false, progress: null);
         string tag = r.Tag ?? record.Manifest.Digest;
         await Registry.PutManifestAsync(r, r.Digest?.ToString() ?? tag, manifestBytes, record.Manifest.MediaType, ct);
         string repoDigest = $"{r.Name}@{manifestDigest}";

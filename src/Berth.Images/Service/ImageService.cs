@@ -48,9 +48,13 @@ public sealed partial class ImageService : IImageService, IDisposable
 
     public ImageService(string root) : this(new ImageServiceOptions { Root = root }) { }
 
-    private RegistryClient Registry => _registry ??= new RegistryClient(_options.Registry);
+    private RegistryClient Registry => _callCredentials.Value is { } c ? ClientFor(c) : _registry ??= new RegistryClient(_options.Registry);
 
-    public void Dispose() => _registry?.Dispose();
+    public void Dispose()
+    {
+        _registry?.Dispose();
+        foreach (var c in _credentialClients.Values) c.Dispose();
+    }
 
     private FileLock WriterLock() => FileLock.Acquire(_gcLock, exclusive: false);
 
