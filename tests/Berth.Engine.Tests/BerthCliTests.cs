@@ -211,7 +211,7 @@ public sealed class BerthCliTests(DaemonFixture d)
         Assert.EndsWith(" [\"sh\"]\n", full.Stdout);
     }
 
-    [Fact(Skip = "POST /images/{name}/tag and DELETE /images/{name} are not served by berthd yet (they come with the image routes work)")]
+    [Fact]
     public void TagAndRmi()
     {
         if (!d.Available) return;

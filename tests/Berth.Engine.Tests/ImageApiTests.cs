@@ -129,6 +129,26 @@ public sealed class ImageApiTests(DaemonFixture d) : IClassFixture<DaemonFixture
         Assert.Equal(400, d.Http("POST", "/v1.50/images/busybox/push?tag=latest", extraHeaders: "X-Registry-Auth: %%%\r\n").Status);
     }
 
+    [Fact]
+    public void PushToARegistryThatIsDownFailsInsideThe200Stream()
+    {
+        int port;
+        using (var l = new TcpListener(IPAddress.Loopback, 0)) { l.Start(); port = ((IPEndPoint)l.LocalEndpoint).Port; } // closed again: nothing listens
+        string repo = $"127.0.0.1:{port}/{Name()}";
+        NewImage(repo + ":1");
+        var raw = d.Http("POST", $"/v1.50/images/{repo}/push?tag=1", extraHeaders: "X-Registry-Auth: e30=\r\n");
+        Assert.Equal(200, raw.Status);
+        var lines = raw.Body.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains("The push refers to repository", lines[0]);
+        var error = JsonDocument.Parse(lines[^1]).RootElement;
+        Assert.Contains($"127.0.0.1:{port}", error.GetProperty("errorDetail").GetProperty("message").GetString());
+        Assert.Equal(error.GetProperty("error").GetString(), error.GetProperty("errorDetail").GetProperty("message").GetString());
+        var cli = d.Docker("push", repo + ":1");
+        Assert.Equal(1, cli.Code);
+        Assert.Contains($"127.0.0.1:{port}", cli.Stderr);
+        Ok(d.Docker("rmi", repo + ":1"));
+    }
+
     // ---- tag, rmi ----
 
     [Fact]
@@ -442,6 +462,57 @@ public sealed class ImageApiTests(DaemonFixture d) : IClassFixture<DaemonFixture
             p.WaitForExit();
             d.Docker("rm", "-f", n, other);
         }
+    }
+}
+
+/// <summary>The event ring on its own: bounded, ordered, replayed from since.</summary>
+public sealed class EventBusTests
+{
+    [Fact]
+    public void KeepsTheLastEventsInOrderWithIncreasingTimes()
+    {
+        var bus = new Berth.Engine.Events.EventBus();
+        for (int i = 0; i < Berth.Engine.Events.EventBus.HistoryLimit + 100; i++) bus.Publish("image", "tag", "sha256:" + i, new() { ["name"] = "n" + i });
+        var (past, _, sub) = bus.Subscribe(0);
+        using (sub)
+        {
+            Assert.Equal(Berth.Engine.Events.EventBus.HistoryLimit, past.Count);
+            Assert.Equal("sha256:100", past[0].Actor.ID);
+            Assert.True(past.Zip(past.Skip(1)).All(p => p.First.TimeNano < p.Second.TimeNano));
+            Assert.Equal("tag", past[0].Status);
+            Assert.Null(past[0].From);
+            var (fromMiddle, _, sub2) = bus.Subscribe(past[500].TimeNano);
+            using (sub2) Assert.Equal(past.Count - 500, fromMiddle.Count);
+        }
+        bus.Publish("network", "connect", "n1", new() { ["container"] = "c" });
+        var (all, _, sub3) = bus.Subscribe(0);
+        using (sub3)
+        {
+            Assert.Null(all[^1].Status); // the legacy fields are for container and image events only
+            Assert.Null(all[^1].Id);
+        }
+    }
+
+    [Fact]
+    public void FiltersMatchAsDockersDo()
+    {
+        var bus = new Berth.Engine.Events.EventBus();
+        bus.Publish("container", "start", "abc123", new() { ["name"] = "web", ["image"] = "busybox:latest", ["k"] = "v" });
+        bus.Publish("image", "tag", "sha256:ff", new() { ["name"] = "busybox:2" });
+        bus.Publish("container", "exec_start: sh -c x", "abc123", new() { ["name"] = "web", ["image"] = "busybox:latest" });
+        var (past, _, sub) = bus.Subscribe(0);
+        using var _s = sub;
+        List<string> Pick(string json) { var f = Berth.Engine.Events.EventFilter.Parse(json); return past.Where(f.Includes).Select(e => e.Action).ToList(); }
+        Assert.Equal(["start", "exec_start: sh -c x"], Pick("{\"container\":{\"web\":true}}"));
+        Assert.Equal(["start", "exec_start: sh -c x"], Pick("{\"container\":[\"abc\"]}"));
+        Assert.Equal(["tag"], Pick("{\"type\":{\"image\":true}}"));
+        Assert.Equal(["start", "tag", "exec_start: sh -c x"], Pick("{\"image\":{\"busybox\":true}}"));
+        Assert.Equal(["exec_start: sh -c x"], Pick("{\"event\":{\"exec_start\":true}}"));
+        Assert.Equal(["start"], Pick("{\"label\":{\"k=v\":true}}"));
+        Assert.Empty(Pick("{\"container\":{\"web\":true},\"type\":{\"image\":true}}"));
+        var e = Assert.Throws<EngineException>(() => Berth.Engine.Events.EventFilter.Parse("{\"nope\":{\"x\":true}}"));
+        Assert.Equal(400, e.Status);
+        Assert.Equal("invalid filter 'nope'", e.Message);
     }
 }
 
