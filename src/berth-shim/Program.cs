@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using System.Text;
 using Berth.Engine.Shim;
 using Berth.Linux.Interop;
@@ -19,33 +18,41 @@ public static class Program
     {
         ShimOptions o;
         try { o = ShimOptions.Parse(args); }
-        catch (ArgumentException e) { Console.Out.WriteLine($"{ShimProtocol.Err} {e.Message}"); Console.Out.Flush(); return 2; }
+        catch (ArgumentException e) { Say($"{ShimProtocol.Err} {e.Message}"); return 2; }
 
         LibC.setsid();
         LibC.prctl(PR.SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-        var shim = new Shim(o);
+        // A client or a container stdin that goes away is an error return, not a signal.
+        Native.signal(13 /* SIGPIPE */, 1 /* SIG_IGN */);
+        Shim shim;
         string? error = null;
-        try { shim.CreateContainer(); }
-        catch (Exception e) { error = e.Message.Replace('\n', ' '); }
+        try
+        {
+            shim = new Shim(o);
+            try { shim.CreateContainer(); }
+            catch (Exception e) { error = e.Message.Replace('\n', ' '); }
+        }
+        catch (Exception e) { Say($"{ShimProtocol.Err} {e.Message.Replace('\n', ' ')}"); return 1; }
         if (error is not null)
         {
-            Console.Out.WriteLine($"{ShimProtocol.Err} {error}");
-            Console.Out.Flush();
+            Say($"{ShimProtocol.Err} {error}");
             shim.CleanupAfterFailedCreate();
             return 1;
         }
-        Console.Out.WriteLine($"{ShimProtocol.Ok} {shim.Init!.Pid}");
-        Console.Out.Flush();
+        Say($"{ShimProtocol.Ok} {shim.Init!.Pid}");
         DetachStdio(Path.Combine(o.StateDir, "shim.log"));
         shim.Run();
         return 0;
     }
 
+    /// <summary>The one line berthd reads from the shim's stdout.</summary>
+    private static void Say(string line) => Native.WriteAll(1, Encoding.UTF8.GetBytes(line + "\n"), socket: false);
+
     /// <summary>Points 0 at /dev/null and 1, 2 at the shim's own log, so berthd's pipe is released.</summary>
     private static void DetachStdio(string logPath)
     {
-        int nul = LibC.open("/dev/null", O.RDWR, 0);
-        int log = LibC.open(logPath, O.WRONLY | O.CREAT | O.APPEND, 0x180);
+        int nul = LibC.open("/dev/null", O.RDWR | O.CLOEXEC, 0);
+        int log = LibC.open(logPath, O.WRONLY | O.CREAT | O.APPEND | O.CLOEXEC, 0x180);
         if (nul >= 0) { LibC.dup3(nul, 0, 0); LibC.close(nul); }
         if (log >= 0) { LibC.dup3(log, 1, 0); LibC.dup3(log, 2, 0); LibC.close(log); }
     }

@@ -1,22 +1,23 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Net.Sockets;
 using System.Text;
-using System.Text.Json;
 using Berth.Engine.Shim;
 using Berth.Linux.Interop;
 using Berth.Linux.Io;
 
 namespace Berth.Shim;
 
-/// <summary>The shim's state: the init, its exec'd processes, the log and the listening socket.</summary>
-public sealed class Shim
+/// <summary>
+/// The shim's state: the init, its exec'd processes, the log and the listening socket.
+/// Threads in the steady state: the main one (the reaper), the acceptor, one output pump per
+/// process, and one writer per attached client; a WAIT (berthd's monitor) holds no thread.
+/// </summary>
+public sealed unsafe class Shim
 {
     private readonly ShimOptions _o;
-    private readonly Socket _listener;
-    private readonly ConcurrentDictionary<string, ShimProcess> _execs = new();
+    private readonly int _listener;
+    private readonly Dictionary<string, ShimProcess> _execs = new();
     private readonly string _runtimeLog;
     private JsonFileLogWriter? _log;
+    private int _consoleSeq;
     public ShimProcess? Init { get; private set; }
 
     public Shim(ShimOptions o)
@@ -25,18 +26,16 @@ public sealed class Shim
         Directory.CreateDirectory(o.StateDir);
         _runtimeLog = Path.Combine(o.StateDir, "runtime.log");
         Directory.CreateDirectory(Path.GetDirectoryName(o.Socket)!);
-        File.Delete(o.Socket);
-        _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        _listener.Bind(new UnixDomainSocketEndPoint(o.Socket));
-        File.SetUnixFileMode(o.Socket, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        _listener.Listen(64);
+        LibC.unlink(o.Socket);
+        _listener = Native.ListenUnix(o.Socket, 64);
+        LibC.chmod(o.Socket, 0x180);
     }
 
     public void CreateContainer()
     {
         if (_o.Log != "") _log = new JsonFileLogWriter(_o.Log, _o.LogMaxSize, _o.LogMaxFile);
         string pidFile = Path.Combine(_o.StateDir, "init.pid");
-        File.Delete(pidFile);
+        LibC.unlink(pidFile);
         var p = Spawn("init", ["create", "--bundle", _o.Bundle, "--pid-file", pidFile], pidFile, _o.Tty, _o.Stdin, _log, execId: null);
         Init = p;
         if (_o.Tty && _o.Height > 0 && _o.Width > 0) p.Resize(_o.Height, _o.Width);
@@ -46,120 +45,155 @@ public sealed class Shim
     {
         RunRuntime(["delete", "--force", _o.Id]);
         Umount();
-        try { _listener.Dispose(); File.Delete(_o.Socket); } catch (IOException) { }
+        LibC.close(_listener);
+        LibC.unlink(_o.Socket);
     }
 
     /// <summary>
-    /// Runs the runtime (create, or exec -d) with the process's stdio, waits for it, and starts
-    /// the output pumps and the reaper for the process it left behind.
+    /// Runs the runtime (create, or exec -d) with the process's stdio and waits for it. The
+    /// process it leaves behind is returned with its outputs set but not yet pumped, so the caller
+    /// can subscribe its client first. <paramref name="execId"/> null means the init: the main
+    /// thread, before the reaper loop runs, so it reaps the runtime itself.
     /// </summary>
     private ShimProcess Spawn(string name, List<string> runtimeArgs, string pidFile, bool tty, bool stdin, JsonFileLogWriter? log, string? execId)
     {
-        Socket? console = null;
+        int console = -1;
         string? consolePath = null;
         if (tty)
         {
             // sun_path holds 108 bytes: the console socket goes beside the shim socket under a short name.
-            consolePath = Path.Combine(Path.GetDirectoryName(_o.Socket)!, $"c-{Guid.NewGuid().ToString("N")[..12]}.sock");
-            File.Delete(consolePath);
-            console = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            console.Bind(new UnixDomainSocketEndPoint(consolePath));
-            console.Listen(1);
+            consolePath = Path.Combine(Path.GetDirectoryName(_o.Socket)!, $"c-{LibC.getpid()}-{Interlocked.Increment(ref _consoleSeq)}.sock");
+            LibC.unlink(consolePath);
+            console = Native.ListenUnix(consolePath, 1);
             runtimeArgs.InsertRange(1, ["--console-socket", consolePath]);
             if (execId is not null) runtimeArgs.Insert(1, "-t");
         }
         runtimeArgs.Add(_o.Id);
-        long logStart = File.Exists(_runtimeLog) ? new FileInfo(_runtimeLog).Length : 0;
-        var psi = RuntimeStartInfo(runtimeArgs);
-        using var proc = Process.Start(psi)!;
-        Task<Socket>? accept = console?.AcceptAsync();
+        long logStart = Native.FileSize(_runtimeLog);
         var sp = new ShimProcess(name, tty, log);
+        int errRead;
+        int pid;
         if (!tty)
         {
-            sp.Stdin = proc.StandardInput.BaseStream;
-            if (!stdin) { sp.CloseStdin(); }
-            sp.AddOutput(proc.StandardOutput.BaseStream, ShimProtocol.Stdout);
-            sp.AddOutput(proc.StandardError.BaseStream, ShimProtocol.Stderr);
+            var i = Spawner.Pipe();
+            var o = Spawner.Pipe();
+            var e = Spawner.Pipe();
+            try { pid = Spawner.Spawn(_o.Runtime, RuntimeArgs(runtimeArgs), i.Read, o.Write, e.Write); }
+            catch { foreach (int fd in new[] { i.Read, i.Write, o.Read, o.Write, e.Read, e.Write }) LibC.close(fd); throw; }
+            LibC.close(i.Read); LibC.close(o.Write); LibC.close(e.Write);
+            sp.StdinFd = i.Write;
+            if (!stdin) sp.CloseStdin();
+            sp.SetOutputs([o.Read, e.Read], [ShimProtocol.Stdout, ShimProtocol.Stderr]);
+            errRead = e.Read;
         }
-        string errText = "";
-        Task<string>? errRead = tty ? proc.StandardError.ReadToEndAsync() : null;
-        if (tty) proc.StandardInput.Close();
-        proc.WaitForExit();
-        if (tty && errRead!.Wait(2000)) errText = errRead.Result;
-        if (proc.ExitCode != 0)
+        else
         {
-            console?.Dispose();
-            if (consolePath is not null) File.Delete(consolePath);
-            string msg = LastRuntimeError(logStart) ?? (errText.Trim() != "" ? errText.Trim() : $"runtime exited with status {proc.ExitCode}");
-            sp.AbortPumps();
-            throw new InvalidOperationException(msg);
+            int nul = LibC.open("/dev/null", O.RDWR | O.CLOEXEC, 0);
+            var e = Spawner.Pipe();
+            try { pid = Spawner.Spawn(_o.Runtime, RuntimeArgs(runtimeArgs), nul, e.Write, e.Write); }
+            finally { LibC.close(nul); LibC.close(e.Write); }
+            errRead = e.Read;
+        }
+        var (code, master) = WaitRuntime(pid, direct: execId is null, console);
+        if (console >= 0) { LibC.close(console); LibC.unlink(consolePath!); }
+        if (code != 0 || tty && master < 0)
+        {
+            string errText = ReadAvailable(errRead).Trim();
+            if (tty) LibC.close(errRead);
+            sp.CloseStdin(force: true);
+            sp.CloseOutputs();
+            if (master >= 0) LibC.close(master);
+            throw new InvalidOperationException(LastRuntimeError(logStart)
+                ?? (errText != "" ? errText : code != 0 ? $"runtime exited with status {code}" : "the runtime did not send the console"));
         }
         if (tty)
         {
-            if (!accept!.Wait(5000)) throw new InvalidOperationException("the runtime did not send the console");
-            using var conn = accept.Result;
-            int master = FdPassing.Receive((int)conn.Handle);
-            console!.Dispose();
-            File.Delete(consolePath!);
-            var pty = new PtyStream(master);
-            sp.Pty = pty;
-            sp.Stdin = pty;
-            sp.AddOutput(pty, ShimProtocol.Stdout);
+            LibC.close(errRead);
+            sp.PtyFd = master;
+            sp.StdinFd = master;
+            sp.SetOutputs([master], [ShimProtocol.Stdout]);
         }
-        int pid = int.Parse(File.ReadAllText(pidFile).Trim());
-        sp.Start(pid);
+        sp.Pid = int.Parse(Encoding.ASCII.GetString(Native.ReadFile(pidFile) ?? []).Trim());
         return sp;
     }
 
-    private ProcessStartInfo RuntimeStartInfo(List<string> args)
+    /// <summary>Waits for the runtime to exit, accepting the pty master on the console socket meanwhile.</summary>
+    private static (int Code, int Master) WaitRuntime(int pid, bool direct, int console)
     {
-        var psi = new ProcessStartInfo(_o.Runtime)
+        ExitBox? box = null;
+        if (!direct) { box = new ExitBox(); Reaper.Watch(pid, box.Set); }
+        if (console < 0) return (direct ? Reaper.WaitDirect(pid) : box!.Wait(Timeout.Infinite)!.Value, -1);
+        int master = -1;
+        int? code = null;
+        long giveUp = long.MaxValue;
+        while (master < 0)
         {
-            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        foreach (var a in new[] { "--root", _o.RuntimeRoot, "--log", _runtimeLog, "--log-format", "json" }) psi.ArgumentList.Add(a);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        return psi;
+            var pfd = new PollFd { Fd = console, Events = Native.POLLIN };
+            if (LibC.poll(&pfd, 1, 20) > 0)
+            {
+                int c = Native.Accept(console);
+                if (c >= 0)
+                {
+                    try { master = FdPassing.Receive(c); } catch (Exception) { }
+                    LibC.close(c);
+                }
+                continue;
+            }
+            code ??= direct ? TryWaitDirect(pid) : box!.Value;
+            if (code is not null)
+            {
+                // exited: a failed runtime never connects; a successful one has connected already
+                if (code != 0) break;
+                if (giveUp == long.MaxValue) giveUp = Environment.TickCount64 + 2000;
+                else if (Environment.TickCount64 > giveUp) break;
+            }
+        }
+        code ??= direct ? Reaper.WaitDirect(pid) : box!.Wait(Timeout.Infinite)!.Value;
+        return (code.Value, master);
     }
 
+    private static int? TryWaitDirect(int pid)
+    {
+        int status;
+        return LibC.waitpid(pid, &status, 1 /* WNOHANG */) == pid ? Reaper.Code(status) : null;
+    }
+
+    private static string ReadAvailable(int fd)
+    {
+        LibC.fcntl(fd, 4 /* F_SETFL */, O.NONBLOCK);
+        var buf = new byte[8192];
+        int n = Native.Read(fd, buf);
+        return n > 0 ? Encoding.UTF8.GetString(buf, 0, n) : "";
+    }
+
+    private List<string> RuntimeArgs(List<string> args) => ["--root", _o.RuntimeRoot, "--log", _runtimeLog, "--log-format", "json", .. args];
+
+    /// <summary>Runs a runtime command to its end with no stdio (delete at the end of the container's life).</summary>
     private void RunRuntime(List<string> args)
     {
         try
         {
-            var psi = RuntimeStartInfo(args);
-            using var p = Process.Start(psi)!;
-            p.StandardInput.Close();
-            var so = p.StandardOutput.ReadToEndAsync();
-            var se = p.StandardError.ReadToEndAsync();
-            p.WaitForExit();
-            Task.WaitAll(so, se);
+            int nul = LibC.open("/dev/null", O.RDWR | O.CLOEXEC, 0);
+            int pid;
+            try { pid = Spawner.Spawn(_o.Runtime, RuntimeArgs(args), nul, nul, nul); }
+            finally { LibC.close(nul); }
+            Reaper.WaitDirect(pid);
         }
-        catch (Exception e) { Console.Error.WriteLine($"runtime {string.Join(' ', args)}: {e.Message}"); }
+        catch (Exception e) { Native.Log($"runtime {string.Join(' ', args)}: {e.Message}"); }
     }
 
     /// <summary>The last error message the runtime wrote to its json log after <paramref name="from"/>.</summary>
     private string? LastRuntimeError(long from)
     {
-        try
+        var bytes = Native.ReadFile(_runtimeLog, from);
+        if (bytes is null) return null;
+        string? last = null;
+        foreach (var line in Encoding.UTF8.GetString(bytes).Split('\n'))
         {
-            if (!File.Exists(_runtimeLog)) return null;
-            using var fs = File.OpenRead(_runtimeLog);
-            fs.Seek(from, SeekOrigin.Begin);
-            string? last = null;
-            using var r = new StreamReader(fs);
-            while (r.ReadLine() is { } line)
-            {
-                try
-                {
-                    using var d = JsonDocument.Parse(line);
-                    if (d.RootElement.TryGetProperty("level", out var l) && l.GetString() is "error" or "fatal"
-                        && d.RootElement.TryGetProperty("msg", out var m)) last = m.GetString();
-                }
-                catch (JsonException) { }
-            }
-            return last;
+            if (!line.Contains("\"level\":\"error\"", StringComparison.Ordinal) && !line.Contains("\"level\":\"fatal\"", StringComparison.Ordinal)) continue;
+            if (MiniJson.StringField(line, "msg") is { } m) last = m;
         }
-        catch (IOException) { return null; }
+        return last;
     }
 
     private void Umount()
@@ -171,10 +205,14 @@ public sealed class Shim
     public void Run()
     {
         var init = Init!;
-        _ = Task.Run(AcceptLoop);
-        var result = init.Exited.Task.GetAwaiter().GetResult();
-        bool oom = result.Code == 137 && OomKills() > 0;
-        var final = result with { Oom = oom };
+        init.StartPump();
+        new Thread(AcceptLoop) { IsBackground = true, Name = "accept" }.Start();
+        int code = Reaper.RunUntil(init.Pid);
+        long at = Native.NowUnixNs();
+        // The process is gone; its output ends when every holder of the pipes has closed them.
+        init.WaitPumps(3000);
+        bool oom = code == 137 && OomKills() > 0;
+        var final = new ExitResult(code, oom, at);
         // Every line of output is on disk before anyone can learn of the exit (docker wait; then docker logs).
         _log?.Flush();
         WriteExitFile(final);
@@ -182,152 +220,120 @@ public sealed class Shim
         _log?.Dispose();
         RunRuntime(["delete", "--force", _o.Id]);
         Umount();
-        init.DrainSubscribers(TimeSpan.FromSeconds(3));
-        try { File.Delete(_o.Socket); } catch (IOException) { }
-        _listener.Dispose();
+        init.DrainSubscribers(3000);
+        LibC.unlink(_o.Socket);
+        Native.shutdown(_listener, Native.SHUT_RDWR);
     }
 
     private long OomKills()
     {
-        try
-        {
-            if (_o.OomFile is null || !File.Exists(_o.OomFile)) return 0;
-            foreach (var line in File.ReadAllLines(_o.OomFile))
-                if (line.StartsWith("oom_kill ", StringComparison.Ordinal)) return long.Parse(line[9..]);
-        }
-        catch (Exception) { }
+        if (_o.OomFile is null || Native.ReadFile(_o.OomFile) is not { } b) return 0;
+        foreach (var line in Encoding.ASCII.GetString(b).Split('\n'))
+            if (line.StartsWith("oom_kill ", StringComparison.Ordinal) && long.TryParse(line[9..], out var n)) return n;
         return 0;
     }
 
     private void WriteExitFile(ExitResult r)
     {
-        string at = DateTimeOffset.FromUnixTimeMilliseconds(r.AtUnixNs / 1_000_000).UtcDateTime.AddTicks(r.AtUnixNs % 1_000_000 / 100).ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ");
+        string at = JsonFileLogWriter.Rfc3339Nano(r.AtUnixNs);
         string json = $"{{\"exitCode\":{r.Code},\"oomKilled\":{(r.Oom ? "true" : "false")},\"exitedAtUnixNano\":{r.AtUnixNs},\"exitedAt\":\"{at}\"}}\n";
-        string tmp = _o.ExitFile + ".tmp";
-        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write))
-        {
-            fs.Write(Encoding.ASCII.GetBytes(json));
-            fs.Flush(true);
-        }
-        File.Move(tmp, _o.ExitFile, true);
+        try { Native.WriteFileAtomic(_o.ExitFile, Encoding.ASCII.GetBytes(json)); }
+        catch (Exception e) { Native.Log(e.Message); }
     }
 
-    private async Task AcceptLoop()
+    private void AcceptLoop()
     {
         while (true)
         {
-            Socket c;
-            try { c = await _listener.AcceptAsync(); }
-            catch (Exception) { return; }
-            _ = Task.Run(() => Serve(c));
+            int c = Native.Accept(_listener);
+            if (c < 0) return;
+            try { Serve(c); }
+            catch (Exception e) { Native.Log($"connection: {e.Message}"); LibC.close(c); }
         }
     }
 
-    private async Task Serve(Socket c)
+    /// <summary>Answers short requests on the acceptor thread; ATTACH and EXEC get a thread of their own.</summary>
+    private void Serve(int c)
     {
-        try
+        string? line = Native.ReadLine(c);
+        if (line is null) { LibC.close(c); return; }
+        var w = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var init = Init!;
+        switch (w.Length > 0 ? w[0] : "")
         {
-            var stream = new NetworkStream(c, ownsSocket: false);
-            string? line = await ReadLine(stream);
-            if (line is null) { c.Dispose(); return; }
-            var w = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            var init = Init!;
-            switch (w[0])
-            {
-                case "STATE":
-                    {
-                        var e = init.Result;
-                        string s = e is null ? $"running {init.Pid} -1" : $"stopped {init.Pid} {e.Value.Code}";
-                        await Reply(c, s);
-                        c.Dispose();
-                        break;
-                    }
-                case "WAIT":
-                    {
-                        var e = await init.Finished.Task;
-                        await Reply(c, $"EXIT {e.Code} {(e.Oom ? 1 : 0)} {e.AtUnixNs}");
-                        c.Dispose();
-                        break;
-                    }
-                case "ATTACH":
-                    init.Attach(c, stream, w.Length > 1 && w[1] == "1");
+            case "STATE":
+                {
+                    var e = init.Result;
+                    Native.SendLine(c, e is null ? $"running {init.Pid} -1" : $"stopped {init.Pid} {e.Value.Code}");
+                    LibC.close(c);
                     break;
-                case "RESIZE":
-                    {
-                        var target = w.Length > 3 ? (_execs.TryGetValue(w[3], out var ex) ? ex : null) : init;
-                        if (target is null) await Reply(c, $"{ShimProtocol.Err} no such exec {w[3]}");
-                        else
-                        {
-                            string? err = target.Resize(ushort.Parse(w[1]), ushort.Parse(w[2]));
-                            await Reply(c, err is null ? ShimProtocol.Ok : $"{ShimProtocol.Err} {err}");
-                        }
-                        c.Dispose();
-                        break;
-                    }
-                case "EXEC":
-                    await Exec(c, stream, w[1], w[2] == "1", w[3], string.Join(' ', w.Skip(4)));
+                }
+            case "WAIT":
+                init.AddWaiter(c);
+                break;
+            case "ATTACH":
+                {
+                    bool stdin = w.Length > 1 && w[1] == "1";
+                    new Thread(() => init.Attach(c, stdin)) { IsBackground = true, Name = "attach-in" }.Start();
                     break;
-                case "EXECSTATE":
-                    {
-                        string s = _execs.TryGetValue(w[1], out var ex)
-                            ? (ex.Result is { } r ? $"exited {ex.Pid} {r.Code}" : $"running {ex.Pid} -1")
-                            : "unknown 0 -1";
-                        await Reply(c, s);
-                        c.Dispose();
-                        break;
-                    }
-                default:
-                    await Reply(c, $"{ShimProtocol.Err} unknown request {w[0]}");
-                    c.Dispose();
+                }
+            case "RESIZE" when w.Length >= 3:
+                {
+                    ShimProcess? target = init;
+                    if (w.Length > 3) lock (_execs) target = _execs.GetValueOrDefault(w[3]);
+                    string? err = target is null ? $"no such exec {w[3]}" : target.Resize(ushort.Parse(w[1]), ushort.Parse(w[2]));
+                    Native.SendLine(c, err is null ? ShimProtocol.Ok : $"{ShimProtocol.Err} {err}");
+                    LibC.close(c);
                     break;
-            }
-        }
-        catch (Exception e)
-        {
-            Console.Error.WriteLine($"connection: {e.Message}");
-            c.Dispose();
+                }
+            case "EXEC" when w.Length >= 5:
+                {
+                    string execId = w[1], file = string.Join(' ', w.Skip(4));
+                    bool tty = w[2] == "1", stdin = w[3] == "1";
+                    new Thread(() => Exec(c, execId, tty, stdin, file)) { IsBackground = true, Name = "exec" }.Start();
+                    break;
+                }
+            case "EXECSTATE" when w.Length >= 2:
+                {
+                    ShimProcess? ex;
+                    lock (_execs) ex = _execs.GetValueOrDefault(w[1]);
+                    Native.SendLine(c, ex is null ? "unknown 0 -1" : ex.Result is { } r ? $"exited {ex.Pid} {r.Code}" : $"running {ex.Pid} -1");
+                    LibC.close(c);
+                    break;
+                }
+            default:
+                Native.SendLine(c, $"{ShimProtocol.Err} unknown request {line}");
+                LibC.close(c);
+                break;
         }
     }
 
-    private async Task Exec(Socket c, NetworkStream stream, string execId, bool tty, string stdinFlag, string processFile)
+    private void Exec(int c, string execId, bool tty, bool stdin, string processFile)
     {
-        bool stdin = stdinFlag == "1";
-        if (Init!.Result is not null) { await Reply(c, $"{ShimProtocol.Err} container is not running"); c.Dispose(); return; }
+        if (Init!.Result is not null) { Native.SendLine(c, $"{ShimProtocol.Err} container is not running"); LibC.close(c); return; }
         string pidFile = Path.Combine(_o.StateDir, $"exec-{execId}.pid");
         ShimProcess p;
-        try
-        {
-            p = await Task.Run(() => Spawn("exec-" + execId, ["exec", "--process", processFile, "-d", "--pid-file", pidFile], pidFile, tty, stdin, null, execId));
-        }
+        try { p = Spawn("exec-" + execId, ["exec", "--process", processFile, "-d", "--pid-file", pidFile], pidFile, tty, stdin, null, execId); }
         catch (Exception e)
         {
-            await Reply(c, $"{ShimProtocol.Err} {e.Message.Replace('\n', ' ')}");
-            c.Dispose();
+            Native.SendLine(c, $"{ShimProtocol.Err} {e.Message.Replace('\n', ' ')}");
+            LibC.close(c);
             return;
         }
-        finally { File.Delete(pidFile); }
-        _execs[execId] = p;
-        await Reply(c, $"{ShimProtocol.Ok} {p.Pid}");
-        p.Attach(c, stream, stdin, sayOk: false);
-        _ = p.Exited.Task.ContinueWith(t => p.Finish(t.Result));
-    }
-
-    private static async Task Reply(Socket c, string line) =>
-        await c.SendAsync(Encoding.UTF8.GetBytes(line + "\n"), SocketFlags.None);
-
-    private static async Task<string?> ReadLine(Stream s)
-    {
-        var sb = new List<byte>();
-        var b = new byte[1];
-        while (true)
-        {
-            int n = await s.ReadAsync(b);
-            if (n == 0) return sb.Count == 0 ? null : Encoding.UTF8.GetString(sb.ToArray());
-            if (b[0] == '\n') return Encoding.UTF8.GetString(sb.ToArray());
-            sb.Add(b[0]);
-            if (sb.Count > 8192) return null;
-        }
+        finally { LibC.unlink(pidFile); }
+        lock (_execs) _execs[execId] = p;
+        var exited = new ExitBox();
+        Reaper.Watch(p.Pid, exited.Set);
+        Native.SendLine(c, $"{ShimProtocol.Ok} {p.Pid}");
+        p.Attach(c, stdin, sayOk: false, readOnNewThread: true);
+        p.StartPump();
+        int code = exited.Wait(Timeout.Infinite)!.Value;
+        long at = Native.NowUnixNs();
+        p.WaitPumps(3000);
+        p.Finish(new ExitResult(code, false, at));
+        p.DrainSubscribers(3000);
+        // An exec's output went through the heap as frames: give that memory back, the shim
+        // lives on as long as the container.
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
 }
-
-public readonly record struct ExitResult(int Code, bool Oom, long AtUnixNs);

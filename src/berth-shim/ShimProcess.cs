@@ -1,285 +1,279 @@
-using System.Net.Sockets;
 using System.Text;
-using System.Threading.Channels;
 using Berth.Engine.Shim;
 using Berth.Linux.Interop;
 
 namespace Berth.Shim;
 
+public readonly record struct ExitResult(int Code, bool Oom, long AtUnixNs);
+
 /// <summary>
-/// A process the shim holds: the container's init or an exec'd process. Its output is pumped
-/// to the log (init only) and to every attached client; it is reaped with waitpid (the shim is
-/// the subreaper the process was reparented to when the runtime exited).
+/// A process the shim holds: the container's init or an exec'd process. One thread pumps its
+/// output (both pipes, or the pty, through poll) to the log (init only) and to every attached
+/// client; stdin frames from clients go to its stdin pipe or pty.
 /// </summary>
-public sealed class ShimProcess
+public sealed unsafe class ShimProcess
 {
-    private readonly List<Task> _pumps = [];
     private readonly List<Subscriber> _subs = [];
+    private readonly List<int> _waiters = [];
     private readonly object _stdinLock = new();
     private readonly JsonFileLogWriter? _log;
-    private bool _finished;
-    /// <summary>Output of an exec'd process held until its client attaches (the process may be done by then).</summary>
-    private List<byte[]>? _backlog;
+    private readonly ExitBox _pumped = new();
+    private int[] _outFds = [];
+    private byte[] _outKinds = [];
+    private ExitResult? _result;
 
     public string Name { get; }
     public bool Tty { get; }
-    public int Pid { get; private set; }
-    public Stream? Stdin { get; set; }
-    public PtyStream? Pty { get; set; }
-    public TaskCompletionSource<ExitResult> Exited { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    public TaskCompletionSource<ExitResult> Finished { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    public ExitResult? Result => Finished.Task.IsCompleted ? Finished.Task.Result : null;
+    public int Pid { get; set; }
+    /// <summary>The write end of the stdin pipe, or the pty master; -1 once closed.</summary>
+    public int StdinFd { get; set; } = -1;
+    public int PtyFd { get; set; } = -1;
 
-    public ShimProcess(string name, bool tty, JsonFileLogWriter? log) { Name = name; Tty = tty; _log = log; if (log is null) _backlog = []; }
+    public ShimProcess(string name, bool tty, JsonFileLogWriter? log) { Name = name; Tty = tty; _log = log; }
 
-    public void AddOutput(Stream s, byte kind)
+    public ExitResult? Result { get { lock (_subs) return _result; } }
+
+    public void SetOutputs(int[] fds, byte[] kinds) { _outFds = fds; _outKinds = kinds; }
+
+    /// <summary>Closes outputs that will never be pumped (a start that failed).</summary>
+    public void CloseOutputs()
     {
-        var tcs = new TaskCompletionSource();
-        var t = new Thread(() => Pump(s, kind)) { IsBackground = true, Name = $"pump-{Name}-{kind}" };
-        _pumps.Add(tcs.Task);
-        t.Start();
-        void Pump(Stream src, byte k)
-        {
-            var buf = new byte[32 * 1024];
-            try
-            {
-                while (true)
-                {
-                    int n;
-                    try { n = src.Read(buf, 0, buf.Length); }
-                    catch (IOException) { break; }
-                    if (n <= 0) break;
-                    Output(k, buf.AsSpan(0, n));
-                }
-            }
-            finally { tcs.TrySetResult(); }
-        }
+        foreach (int fd in _outFds) if (fd != PtyFd) LibC.close(fd);
+        _outFds = [];
     }
 
-    /// <summary>Stops waiting for output of a process that never started.</summary>
-    public void AbortPumps() { }
+    public void StartPump()
+    {
+        if (_outFds.Length == 0) { _pumped.Set(0); return; }
+        new Thread(Pump) { IsBackground = true, Name = "pump-" + Name }.Start();
+    }
+
+    private void Pump()
+    {
+        var buf = new byte[32 * 1024];
+        int n = _outFds.Length, open = n;
+        PollFd* pfds = stackalloc PollFd[n];
+        for (int i = 0; i < n; i++) pfds[i] = new PollFd { Fd = _outFds[i], Events = Native.POLLIN };
+        while (open > 0)
+        {
+            if (LibC.poll(pfds, (nuint)n, -1) < 0)
+            {
+                if (Errno.Last == Errno.EINTR) continue;
+                break;
+            }
+            for (int i = 0; i < n; i++)
+            {
+                if (pfds[i].Fd < 0 || pfds[i].Revents == 0) continue;
+                int r = Native.Read(pfds[i].Fd, buf);
+                if (r > 0) { Output(_outKinds[i], buf.AsSpan(0, r)); continue; }
+                // end of output (a pty reads EIO once its slave is closed)
+                if (pfds[i].Fd != PtyFd) LibC.close(pfds[i].Fd);
+                pfds[i].Fd = -1;
+                open--;
+            }
+        }
+        _pumped.Set(0);
+    }
+
+    /// <summary>Waits until the output has ended (every holder of the pipes closed them), at most <paramref name="ms"/>.</summary>
+    public void WaitPumps(int ms) => _pumped.Wait(ms);
 
     private void Output(byte kind, ReadOnlySpan<byte> data)
     {
         _log?.Write(kind, data);
-        byte[] frame = new byte[8 + data.Length];
-        ShimProtocol.WriteHeader(frame, kind, data.Length);
-        data.CopyTo(frame.AsSpan(8));
         lock (_subs)
         {
-            if (_backlog is not null) { _backlog.Add(frame); return; }
+            if (_subs.Count == 0) return;
+            byte[] frame = new byte[8 + data.Length];
+            ShimProtocol.WriteHeader(frame, kind, data.Length);
+            data.CopyTo(frame.AsSpan(8));
             foreach (var s in _subs) s.Send(frame);
         }
     }
 
-    public void Start(int pid)
+    private static byte[] ExitFrame(ExitResult r)
     {
-        Pid = pid;
-        var t = new Thread(Reap) { IsBackground = true, Name = $"reap-{Name}" };
-        t.Start();
-    }
-
-    private unsafe void Reap()
-    {
-        int status = 0;
-        int rc;
-        do { rc = LibC.waitpid(Pid, &status, 0); } while (rc < 0 && Errno.Last == Errno.EINTR);
-        int code;
-        if (rc < 0)
-        {
-            // Not our child (should not happen: we are the subreaper). Wait for it to vanish.
-            while (LibC.kill(Pid, 0) == 0) Thread.Sleep(100);
-            code = 255;
-        }
-        else if ((status & 0x7f) == 0) code = (status >> 8) & 0xff;
-        else code = 128 + (status & 0x7f);
-        long at = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
-        // The process is gone; its output ends when every holder of the pipes has closed them.
-        Task.WaitAll(_pumps.ToArray(), TimeSpan.FromSeconds(3));
-        Exited.TrySetResult(new ExitResult(code, false, at));
+        byte[] payload = Encoding.ASCII.GetBytes($"{r.Code} {(r.Oom ? 1 : 0)}");
+        byte[] frame = new byte[8 + payload.Length];
+        ShimProtocol.WriteHeader(frame, ShimProtocol.Exit, payload.Length);
+        payload.CopyTo(frame, 8);
+        return frame;
     }
 
     /// <summary>Tells every attached client and waiter that the process is gone (after the log has it all).</summary>
     public void Finish(ExitResult r)
     {
         _log?.Flush();
-        byte[] payload = Encoding.ASCII.GetBytes($"{r.Code} {(r.Oom ? 1 : 0)}");
-        byte[] frame = new byte[8 + payload.Length];
-        ShimProtocol.WriteHeader(frame, ShimProtocol.Exit, payload.Length);
-        payload.CopyTo(frame, 8);
+        byte[] frame = ExitFrame(r);
+        List<int> waiters;
         lock (_subs)
         {
-            _finished = true;
-            if (_backlog is not null) { _backlog.Add(frame); }
+            _result = r;
             foreach (var s in _subs) { s.Send(frame); s.Complete(); }
+            waiters = [.. _waiters];
+            _waiters.Clear();
         }
-        CloseStdin();
-        Pty?.Dispose();
-        Finished.TrySetResult(r);
+        foreach (int w in waiters) ReplyExit(w, r);
+        CloseStdin(force: true);
+        int pty = PtyFd;
+        PtyFd = -1;
+        if (pty >= 0) LibC.close(pty);
     }
 
-    public void DrainSubscribers(TimeSpan timeout)
+    private static void ReplyExit(int fd, ExitResult r)
     {
-        Task[] all;
-        lock (_subs) all = _subs.Select(s => s.Done).ToArray();
-        Task.WaitAll(all, timeout);
+        Native.SendLine(fd, $"EXIT {r.Code} {(r.Oom ? 1 : 0)} {r.AtUnixNs}");
+        LibC.close(fd);
     }
 
-    public void Attach(Socket c, NetworkStream stream, bool withStdin, bool sayOk = true)
+    /// <summary>WAIT: answers once the process has exited (at once if it has); holds no thread meanwhile.</summary>
+    public void AddWaiter(int fd)
     {
-        var sub = new Subscriber(c);
-        if (sayOk) sub.Send(Encoding.ASCII.GetBytes(ShimProtocol.Ok + "\n"));
+        ExitResult? r;
         lock (_subs)
         {
-            if (_backlog is not null)
-            {
-                foreach (var f in _backlog) sub.Send(f);
-                _backlog = null;
-                if (_finished) { sub.Complete(); return; }
-                _subs.Add(sub);
-                _ = Task.Run(() => ReadClient(stream, sub, withStdin));
-                return;
-            }
-            if (_finished)
-            {
-                var r = Finished.Task.Result;
-                byte[] payload = Encoding.ASCII.GetBytes($"{r.Code} {(r.Oom ? 1 : 0)}");
-                byte[] frame = new byte[8 + payload.Length];
-                ShimProtocol.WriteHeader(frame, ShimProtocol.Exit, payload.Length);
-                payload.CopyTo(frame, 8);
-                sub.Send(frame);
-                sub.Complete();
-                return;
-            }
-            _subs.Add(sub);
+            r = _result;
+            if (r is null) { _waiters.Add(fd); return; }
         }
-        _ = Task.Run(() => ReadClient(stream, sub, withStdin));
+        ReplyExit(fd, r.Value);
     }
 
-    private async Task ReadClient(NetworkStream stream, Subscriber sub, bool withStdin)
+    public void DrainSubscribers(int ms)
     {
-        var header = new byte[8];
+        Subscriber[] all;
+        lock (_subs) all = [.. _subs];
+        long until = Environment.TickCount64 + ms;
+        foreach (var s in all) s.Done.Wait((int)Math.Max(0, until - Environment.TickCount64));
+    }
+
+    /// <summary>
+    /// Subscribes a client to the output. With <paramref name="withStdin"/> the client's frames are
+    /// then read into stdin until it goes away: on this thread, or on a new one with <paramref name="readOnNewThread"/>.
+    /// </summary>
+    public void Attach(int fd, bool withStdin, bool sayOk = true, bool readOnNewThread = false)
+    {
+        Subscriber sub;
+        lock (_subs)
+        {
+            var done = _result;
+            sub = new Subscriber(fd, withReader: withStdin && done is null);
+            if (sayOk) sub.Send(Encoding.ASCII.GetBytes(ShimProtocol.Ok + "\n"));
+            if (done is { } r) { sub.Send(ExitFrame(r)); sub.Complete(); }
+            else _subs.Add(sub);
+        }
+        sub.Start();
+        if (!sub.HasReader) return;
+        if (readOnNewThread) new Thread(() => ReadClient(sub)) { IsBackground = true, Name = "stdin" }.Start();
+        else ReadClient(sub);
+    }
+
+    private void ReadClient(Subscriber sub)
+    {
+        Span<byte> header = stackalloc byte[8];
+        byte[] data = new byte[4096];
         try
         {
-            while (true)
+            while (Native.ReadExactly(sub.Fd, header))
             {
-                await stream.ReadExactlyAsync(header);
                 int len = ShimProtocol.ReadLength(header);
-                var data = new byte[len];
-                if (len > 0) await stream.ReadExactlyAsync(data);
-                if (!withStdin) continue;
-                if (header[0] == ShimProtocol.Stdin) WriteStdin(data);
+                if (len > data.Length) data = new byte[len];
+                if (len > 0 && !Native.ReadExactly(sub.Fd, data.AsSpan(0, len))) break;
+                if (header[0] == ShimProtocol.Stdin) WriteStdin(data.AsSpan(0, len));
                 else if (header[0] == ShimProtocol.CloseStdin) CloseStdin();
             }
         }
-        catch (Exception) { /* client half-closed or gone: output keeps flowing until exit */ }
+        finally { sub.ReaderDone(); }
     }
 
-    private void WriteStdin(byte[] data)
+    private void WriteStdin(ReadOnlySpan<byte> data)
     {
         lock (_stdinLock)
         {
-            try { Stdin?.Write(data); Stdin?.Flush(); }
-            catch (IOException) { }
+            if (StdinFd >= 0) Native.WriteAll(StdinFd, data, socket: false);
         }
     }
 
-    public void CloseStdin()
+    /// <summary>EOF on stdin. A pty stays open (the process sees EOF only by its terminal's rules) unless the process is gone.</summary>
+    public void CloseStdin(bool force = false)
     {
         lock (_stdinLock)
         {
-            if (Stdin is null) return;
-            if (Tty) return; // the pty stays; the process sees EOF only by its own terminal rules
-            try { Stdin.Dispose(); } catch (IOException) { }
-            Stdin = null;
+            if (StdinFd < 0 || Tty && !force) return;
+            if (!Tty) LibC.close(StdinFd);
+            StdinFd = -1;
         }
     }
 
     public string? Resize(ushort h, ushort w)
     {
-        if (Pty is null) return "the process has no terminal";
-        return Pty.Resize(h, w);
-    }
-
-    /// <summary>An attached client: frames are queued and written in order by one writer.</summary>
-    private sealed class Subscriber
-    {
-        private readonly Socket _s;
-        private readonly Channel<byte[]> _q = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
-        public Task Done { get; }
-
-        public Subscriber(Socket s)
-        {
-            _s = s;
-            Done = Task.Run(Writer);
-        }
-
-        public void Send(byte[] frame) => _q.Writer.TryWrite(frame);
-        public void Complete() => _q.Writer.TryComplete();
-
-        private async Task Writer()
-        {
-            try
-            {
-                await foreach (var f in _q.Reader.ReadAllAsync()) await _s.SendAsync(f, SocketFlags.None);
-                try { _s.Shutdown(SocketShutdown.Send); } catch (SocketException) { }
-            }
-            catch (Exception) { /* the client went away */ }
-            finally
-            {
-                await Task.Delay(50);
-                _s.Dispose();
-            }
-        }
-    }
-}
-
-/// <summary>The master side of a pty as a stream; EIO (no slave left) reads as end of file.</summary>
-public sealed unsafe class PtyStream : Stream
-{
-    private int _fd;
-    public PtyStream(int fd) { _fd = fd; }
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => true;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override int Read(byte[] buffer, int offset, int count)
-    {
-        while (true)
-        {
-            int fd = _fd;
-            if (fd < 0) return 0;
-            nint n;
-            fixed (byte* p = &buffer[offset]) n = LibC.read(fd, p, (nuint)count);
-            if (n >= 0) return (int)n;
-            int e = Errno.Last;
-            if (e == Errno.EINTR) continue;
-            return 0; // EIO: the slave side is closed
-        }
-    }
-
-    public override void Write(byte[] buffer, int offset, int count)
-    {
-        if (_fd < 0) throw new IOException("terminal closed");
-        Berth.Linux.Io.FdIo.WriteAll(_fd, buffer.AsSpan(offset, count));
-    }
-
-    public string? Resize(ushort h, ushort w)
-    {
+        int fd = PtyFd;
+        if (fd < 0) return "the process has no terminal";
         ushort* ws = stackalloc ushort[4];
         ws[0] = h; ws[1] = w; ws[2] = 0; ws[3] = 0;
-        return LibC.ioctl(_fd, 0x5414 /* TIOCSWINSZ */, ws) < 0 ? $"resize: errno {Errno.Last}" : null;
+        return LibC.ioctl(fd, 0x5414 /* TIOCSWINSZ */, ws) < 0 ? $"resize: errno {Errno.Last}" : null;
     }
 
-    protected override void Dispose(bool disposing)
+    /// <summary>
+    /// An attached client. Frames are queued and written in order by a thread of its own, so a
+    /// slow client never holds up the log. The descriptor is closed by whichever of the writer and
+    /// the stdin reader finishes last.
+    /// </summary>
+    private sealed class Subscriber(int fd, bool withReader)
     {
-        int fd = Interlocked.Exchange(ref _fd, -1);
-        if (fd >= 0) LibC.close(fd);
-        base.Dispose(disposing);
+        private readonly Queue<byte[]> _q = new();
+        private bool _complete, _dead;
+        private int _refs = withReader ? 2 : 1;
+        public bool HasReader { get; } = withReader;
+        private readonly ExitBox _readerDone = new();
+        public int Fd { get; } = fd;
+        public ExitBox Done { get; } = new();
+
+        public void Send(byte[] frame)
+        {
+            lock (_q) { if (!_dead) _q.Enqueue(frame); Monitor.Pulse(_q); }
+        }
+
+        public void Complete()
+        {
+            lock (_q) { _complete = true; Monitor.Pulse(_q); }
+        }
+
+        public void Start() => new Thread(Writer) { IsBackground = true, Name = "attach" }.Start();
+
+        public void ReaderDone()
+        {
+            _readerDone.Set(0);
+            Release();
+        }
+
+        private void Writer()
+        {
+            while (true)
+            {
+                byte[] f;
+                lock (_q)
+                {
+                    while (_q.Count == 0 && !_complete) Monitor.Wait(_q);
+                    if (_q.Count == 0) break;
+                    f = _q.Dequeue();
+                }
+                if (!Native.WriteAll(Fd, f, socket: true))
+                {
+                    lock (_q) { _dead = true; _q.Clear(); }
+                    break;
+                }
+            }
+            Native.shutdown(Fd, Native.SHUT_WR);
+            // The client closes its end once it has read everything; a reader still blocked on a
+            // client that never does is released after a second.
+            if (HasReader && _readerDone.Wait(1000) is null) Native.shutdown(Fd, Native.SHUT_RDWR);
+            Done.Set(0);
+            Release();
+        }
+
+        private void Release()
+        {
+            if (Interlocked.Decrement(ref _refs) == 0) LibC.close(Fd);
+        }
     }
 }

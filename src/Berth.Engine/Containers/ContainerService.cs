@@ -285,6 +285,8 @@ public sealed partial class ContainerService
         {
             try { await p(shim); } catch (Exception) { }
         }
+        // taken before the start: a program that ends at once must not finish before it started
+        var startedAt = DateTime.UtcNow;
         try { await Runtime.RunAsync(id, bundle, "start", id); }
         catch (RuntimeCommandException e)
         {
@@ -295,7 +297,7 @@ public sealed partial class ContainerService
         }
         var s = c.R.State;
         s.Status = "running"; s.Running = true; s.Paused = false; s.Pid = pid; s.ExitCode = 0; s.Error = ""; s.OOMKilled = false;
-        s.StartedAt = Rfc3339(DateTime.UtcNow);
+        s.StartedAt = Rfc3339(startedAt);
         c.R.HasShim = true;
         Persist(c);
         StartMonitor(c, shim);
