@@ -216,10 +216,14 @@ public sealed unsafe class Shim
         // Every line of output is on disk before anyone can learn of the exit (docker wait; then docker logs).
         _log?.Flush();
         WriteExitFile(final);
-        init.Finish(final);
-        _log?.Dispose();
+        // The runtime's state and the rootfs mount go before anyone learns of the exit: a start that
+        // follows at once (docker restart, a restart policy) mounts the same path and creates the same
+        // id again, and a cleanup of ours after that detached its new root (its create then found an
+        // empty directory: exec "sleep" not found) or deleted its new runtime state.
         RunRuntime(["delete", "--force", _o.Id]);
         Umount();
+        init.Finish(final);
+        _log?.Dispose();
         init.DrainSubscribers(3000);
         LibC.unlink(_o.Socket);
         Native.shutdown(_listener, Native.SHUT_RDWR);

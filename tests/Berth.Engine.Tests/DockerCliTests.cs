@@ -126,10 +126,9 @@ public sealed class DockerCliTests(DaemonFixture d)
         Ok(d.Docker("rm", n));
     }
 
-    // Passes by itself and by hand; in the full run the container started right after it
-    // (ExecPauseTopStatsKillRestart) fails create with `exec: "sleep": executable file not
-    // found`: not understood yet, so it is kept out of the default run.
-    [Fact(Skip = "makes the next container's create fail in the full run; under investigation")]
+    // Once skipped: the container started next failed ("sleep" not found) because the previous
+    // shim's late unmount of the rootfs path detached the next start's root; see berth-shim's Run.
+    [Fact]
     public void DiffShowsTheWritableLayer()
     {
         string n = Name();

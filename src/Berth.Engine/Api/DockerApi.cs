@@ -157,11 +157,6 @@ public static class DockerApi
             catch (OperationCanceledException) { }
             catch (IOException) { }
         });
-        app.MapGet("/containers/{id}/changes", ctx =>
-        {
-            var changes = cs.Changes(cs.Get(Id(ctx)));
-            return Raw(ctx, changes.Count == 0 ? "null" : "[" + string.Join(',', changes.Select(x => $"{{\"Path\":{Str(x.Path)},\"Kind\":{x.Kind}}}")) + "]");
-        });
         app.MapGet("/containers/{id}/top", async ctx =>
             await Json(ctx, await cs.TopAsync(cs.Get(Id(ctx)), ctx.Request.Query["ps_args"]), EngineJsonContext.Default.TopResponse));
         app.MapGet("/containers/{id}/stats", async ctx =>

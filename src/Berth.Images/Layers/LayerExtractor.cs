@@ -13,6 +13,8 @@ public enum WhiteoutMode
     Overlay,
     /// <summary>Applied to the tree below: the whited-out path is removed (for the copy-based snapshotter).</summary>
     Apply,
+    /// <summary>Not a layer (docker cp): <c>.wh.</c> names are ordinary files.</summary>
+    None,
 }
 
 /// <summary>What an extraction did.</summary>
@@ -61,6 +63,12 @@ public sealed class LayerExtractor
     private static unsafe bool HasDefaultAcl(string dir) =>
         FsCalls.lgetxattr(dir, DefaultAclXattr, null, 0) >= 0 || FsCalls.LastErrno != Errno.ENODATA;
 
+    /// <summary>Every entry gets this owner instead of the tar's (docker cp without -a: the container's root).</summary>
+    public (uint Uid, uint Gid)? Owner { get; init; }
+
+    /// <summary>Refuse to replace a directory with a non-directory or the other way round (docker cp's noOverwriteDirNonDir).</summary>
+    public bool NoReplaceDirWithNonDir { get; init; }
+
     public ExtractResult Extract(Stream tar)
     {
         int rootFd = FsCalls.Check(FsCalls.open(_root, O.PATH | O.DIRECTORY | O.CLOEXEC, 0), $"open {_root}");
@@ -75,10 +83,11 @@ public sealed class LayerExtractor
             while (reader.Next() is { } e)
             {
                 entries++;
+                if (Owner is { } owner) { e.Uid = owner.Uid; e.Gid = owner.Gid; }
                 string path = SnapshotPath.Clean(e.Name);
                 var (parent, name) = SnapshotPath.Split(path);
 
-                if (name.StartsWith(WhiteoutPrefix, StringComparison.Ordinal))
+                if (_mode != WhiteoutMode.None && name.StartsWith(WhiteoutPrefix, StringComparison.Ordinal))
                 {
                     Whiteout(rootFd, parent, name, e.Name, created, opaque);
                     continue;
@@ -137,7 +146,11 @@ public sealed class LayerExtractor
     {
         // Regular files (most entries) try the create first and look only when the name is taken.
         FsCalls.StatBuf st = default;
-        bool exists = e.Type != TarEntryType.Regular && FsCalls.TryLstat(parentFd, name, out st);
+        bool exists = (e.Type != TarEntryType.Regular || NoReplaceDirWithNonDir) && FsCalls.TryLstat(parentFd, name, out st);
+        if (exists && NoReplaceDirWithNonDir && ((st.Mode & FsCalls.S_IFMT) == FsCalls.S_IFDIR) != (e.Type == TarEntryType.Directory))
+            throw new ImageException((st.Mode & FsCalls.S_IFMT) == FsCalls.S_IFDIR
+                ? $"cannot overwrite directory \"/{path}\" with non-directory \"{e.Name}\""
+                : $"cannot overwrite non-directory \"/{path}\" with directory \"{e.Name}\"");
         if (exists)
         {
             bool bothDirs = (st.Mode & FsCalls.S_IFMT) == FsCalls.S_IFDIR && e.Type == TarEntryType.Directory;
