@@ -138,6 +138,10 @@ public sealed class ArchiveTests(DaemonFixture d) : IClassFixture<DaemonFixture>
         Assert.Equal("x/y", new FileInfo(Path.Combine(outDir, "link")).LinkTarget);
         Ok(d.Docker("cp", $"{c}:/srv/out/x/y", Path.Combine(_host, "single")));
         Assert.Equal("from-container\n", File.ReadAllText(Path.Combine(_host, "single")));
+        // -L follows a symlink (the stat header's linkTarget, resolved inside the container).
+        Ok(d.Docker("cp", "-L", $"{c}:/srv/out/link", Path.Combine(_host, "followed")));
+        Assert.Equal("from-container\n", File.ReadAllText(Path.Combine(_host, "followed")));
+        Assert.Null(new FileInfo(Path.Combine(_host, "followed")).LinkTarget);
 
         // To stdout: a tar whose entry is named after the path.
         var tar = DockerBytes(d, null, "cp", $"{c}:/srv/out/x/y", "-");
@@ -286,6 +290,12 @@ public sealed class ArchiveTests(DaemonFixture d) : IClassFixture<DaemonFixture>
         Assert.Contains("400 Bad Request", intoFile);
         Assert.Contains("not a directory", intoFile);
         Assert.Contains("Path cannot be empty", Http($"GET /containers/{c}/archive HTTP/1.1\r\nHost: x\r\n\r\n"));
+        // The kernel's files in a running container (/proc, /sys) are not copied either way.
+        Assert.Contains("Could not find the file /proc/1/environ", d.Docker("cp", $"{c}:/proc/1/environ", Path.Combine(_host, "env")).Stderr);
+        Assert.Contains("Could not find the file /sys/kernel/", d.Docker("cp", $"{c}:/sys/kernel/", Path.Combine(_host, "sys")).Stderr);
+        var intoProc = d.Docker("cp", HostFile("pr.txt", "p"), $"{c}:/proc/pr.txt");
+        Assert.NotEqual(0, intoProc.Code);
+        Assert.Contains("kernel filesystem", intoProc.Stderr);
         // A directory is not replaced by a file (the CLI always asks noOverwriteDirNonDir).
         Exec(c, "mkdir -p /tmp/isdir/x");
         var over = DockerBytes(d, Tar(("isdir", TarEntryType.RegularFile, "f")), "cp", "-", $"{c}:/tmp");
@@ -308,6 +318,15 @@ public sealed class ArchiveTests(DaemonFixture d) : IClassFixture<DaemonFixture>
         Assert.StartsWith("root:x:0:0", entries["etc/passwd"].Data);
         Assert.DoesNotContain(entries.Keys, k => k.StartsWith("proc/", StringComparison.Ordinal) && k != "proc/");
         Assert.Contains("No such container: nosuch", d.Docker("export", "nosuch").Stderr);
+
+        // A running container: its overlay root as the shim mounted it, hard links kept as links.
+        string r = Running();
+        Exec(r, "echo hard > /root/h1 && ln /root/h1 /root/h2");
+        var live = ReadTar(DockerBytes(d, null, "export", r).Stdout);
+        Assert.Equal("hard\n", live["root/h1"].Data);
+        Assert.Equal((TarEntryType.HardLink, "root/h1"), (live["root/h2"].Type, live["root/h2"].Link));
+        Assert.Equal("", live["etc/hosts"].Data); // the mount point, not the daemon's hosts file (as docker's export)
+        Assert.DoesNotContain(live.Keys, k => k.StartsWith("proc/", StringComparison.Ordinal) && k != "proc/");
     }
 
     [Fact]

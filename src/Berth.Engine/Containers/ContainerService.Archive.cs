@@ -127,7 +127,16 @@ public sealed partial class ContainerService
         public void Dispose() => LibC.close(Fd);
     }
 
-    private static unsafe OpenedPath OpenPath(RootedPath root, ArchivePath p, string raw, string container)
+    private static OpenedPath OpenPath(RootedPath root, ArchivePath p, string raw, string container)
+    {
+        var o = OpenPathRaw(root, p, raw, container);
+        // Files of the kernel's (a running container's /proc, /sys) are not the container's files: docker's
+        // copy sees only the empty mount point there, and the daemon's privileges must not read them.
+        if (TreeTar.OnPseudoFilesystem(o.Fd)) { o.Dispose(); throw NotFoundIn(raw, container); }
+        return o;
+    }
+
+    private static unsafe OpenedPath OpenPathRaw(RootedPath root, ArchivePath p, string raw, string container)
     {
         Stat st;
         if (p.FollowLast)
@@ -192,6 +201,7 @@ public sealed partial class ContainerService
         if (fd < 0) throw fd is -Errno.ENOENT or -Errno.ELOOP ? NotFoundIn(raw, container) : new Berth.Linux.LinuxException(-fd, $"resolve {raw}");
         try
         {
+            if (TreeTar.OnPseudoFilesystem(fd)) throw EngineException.BadRequest($"cannot copy into {raw}: it is a kernel filesystem (/proc, /sys), not the container's files");
             if (!c.Running && c.R.HostConfig.ReadonlyRootfs) throw new EngineException(403, "container rootfs is marked read-only");
             var x = new LayerExtractor(RootedPath.FdPath(fd), WhiteoutMode.None)
             {

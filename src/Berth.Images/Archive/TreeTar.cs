@@ -41,6 +41,13 @@ public static unsafe class TreeTar
         unchecked((long)0xcafe4a11) /* bpf */, 0x65735543 /* fusectl */, 0x62656570 /* configfs */,
     ];
 
+    /// <summary>Whether an fd is on a kernel pseudo filesystem (proc, sysfs, cgroup, ...): not a container's files.</summary>
+    public static bool OnPseudoFilesystem(int fd)
+    {
+        FsCalls.StatFsBuf b;
+        return FsCalls.statfs($"/proc/self/fd/{fd}", &b) == 0 && PseudoFilesystems.Contains(b.Type);
+    }
+
     /// <summary>
     /// Writes the entry <paramref name="name"/> of directory <paramref name="dirFd"/> (a final symlink is
     /// archived, not followed) as <paramref name="entryName"/>, and everything below it.
