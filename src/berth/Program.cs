@@ -18,8 +18,7 @@ public static class Program
 {
     public static async Task<int> Main(string[] argv)
     {
-        // Write to fds 1 and 2 directly: .NET's console streams initialise the terminal on first use
-        // (keypad mode escapes, their own termios), which would show through a container's TTY.
+        // Write to fds 1 and 2 directly (see FdStream: not .NET's console streams, not FileStream).
         Console.SetOut(new StreamWriter(StdStream(1), new System.Text.UTF8Encoding(false)) { AutoFlush = true });
         Console.SetError(new StreamWriter(StdStream(2), new System.Text.UTF8Encoding(false)) { AutoFlush = true });
         using var cts = new CancellationTokenSource();
@@ -118,8 +117,7 @@ public static class Program
     }
 
     /// <summary>An unbuffered stream on one of our standard file descriptors.</summary>
-    public static Stream StdStream(int fd) =>
-        new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: false), fd == 0 ? FileAccess.Read : FileAccess.Write, 1);
+    public static Stream StdStream(int fd) => new Terminal.FdStream(fd);
 
     /// <summary>The image commands in this process on the store at <paramref name="root"/>: no daemon.</summary>
     private static async Task<int> Offline(string root, List<string> args, CancellationToken ct)

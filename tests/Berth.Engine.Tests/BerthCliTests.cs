@@ -229,6 +229,74 @@ public sealed class BerthCliTests(DaemonFixture d)
     }
 
     [Fact]
+    public void RunPullsAMissingImageWithProgress()
+    {
+        if (!d.Available) return;
+        string dir = Path.Combine(d.Root, "registry-" + Name());
+        Directory.CreateDirectory(dir);
+        int port = FreePort();
+        File.WriteAllText(Path.Combine(dir, "config.yml"),
+            $"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {dir}/data\nhttp:\n  addr: 127.0.0.1:{port}\n");
+        using var registry = Process.Start(new ProcessStartInfo("docker-registry", ["serve", Path.Combine(dir, "config.yml")]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false })!;
+        registry.OutputDataReceived += (_, _) => { };
+        registry.ErrorDataReceived += (_, _) => { };
+        registry.BeginOutputReadLine();
+        registry.BeginErrorReadLine();
+        try
+        {
+            string repo = $"127.0.0.1:{port}/cli/bb";
+            // Two images in the registry, built from the fixture's busybox tree with umoci: v2 has a layer v1 lacks.
+            string layout = Path.Combine(dir, "oci"), bundle = Path.Combine(dir, "bundle");
+            void Sh(string script) { var r = d.Run("sh", "-c", script); Assert.True(r.Code == 0, $"{script}: {r.Stderr}"); }
+            Sh($"umoci init --layout {layout} && umoci new --image {layout}:v1 && umoci unpack --image {layout}:v1 {bundle} >/dev/null" +
+               $" && tar -C {bundle}/rootfs -xf {Path.Combine(d.Root, "rootfs-busybox.tar")} && umoci repack --image {layout}:v1 {bundle}" +
+               $" && umoci config --image {layout}:v1 --config.cmd sh && rm -rf {bundle}" +
+               $" && umoci unpack --image {layout}:v1 {bundle} >/dev/null && head -c 3000000 /dev/urandom > {bundle}/rootfs/big && umoci repack --image {layout}:v2 {bundle}");
+            var until = DateTime.UtcNow.AddSeconds(30);
+            while (d.Run("skopeo", "copy", "--quiet", "--dest-tls-verify=false", $"oci:{layout}:v1", $"docker://{repo}:1") is var c && c.Code != 0)
+            {
+                Assert.True(DateTime.UtcNow < until && !registry.HasExited, "the registry did not come up: " + c.Stderr);
+                Thread.Sleep(100);
+            }
+            Ok(new Result(d.Run("skopeo", "copy", "--quiet", "--dest-tls-verify=false", $"oci:{layout}:v2", $"docker://{repo}:2").Code, "", ""));
+
+            var run = Berth("run", "--rm", $"{repo}:1", "echo", "pulled");
+            Assert.True(run.Code == 0, run.Stderr);
+            Assert.Equal("pulled\n", run.Stdout);
+            var err = run.ErrLines;
+            Assert.Equal($"Unable to find image '{repo}:1' locally", err[0]);
+            Assert.Contains(err, l => l.EndsWith(": Pull complete"));
+            Assert.Equal($"Status: Downloaded newer image for {repo}:1", err[^1]);
+
+            var again = Berth("pull", $"{repo}:1");
+            Ok(again);
+            Assert.StartsWith("1: Pulling from ", again.Stdout);
+            Assert.EndsWith($"\n{repo}:1\n", again.Stdout);
+
+            // On a terminal the layers are lines redrawn in place with a bar.
+            var tty = Typed($"DOCKER_HOST={d.DockerHost} {BerthBinary} pull {repo}:2");
+            Assert.True(tty.Code == 0, tty.Stdout);
+            Assert.Contains("\x1b[2K", tty.Stdout);
+            Assert.Contains("Pull complete", tty.Stdout);
+            Assert.Contains("Already exists", tty.Stdout);
+        }
+        finally
+        {
+            registry.Kill();
+            registry.WaitForExit(10_000);
+        }
+    }
+
+    private static int FreePort()
+    {
+        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        int port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
+    [Fact]
     public void InteractiveTtyThroughAPseudoTerminal()
     {
         if (!d.Available) return;
