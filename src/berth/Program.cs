@@ -16,16 +16,26 @@ namespace Berth.Cli;
 /// </summary>
 public static class Program
 {
+    /// <summary>Set while signals are forwarded to a container (the signal's name without SIG).</summary>
+    public static volatile Action<string>? SignalProxy;
+
     public static async Task<int> Main(string[] argv)
     {
         // Write to fds 1 and 2 directly (see FdStream: not .NET's console streams, not FileStream).
         Console.SetOut(new StreamWriter(StdStream(1), new System.Text.UTF8Encoding(false)) { AutoFlush = true });
         Console.SetError(new StreamWriter(StdStream(2), new System.Text.UTF8Encoding(false)) { AutoFlush = true });
         using var cts = new CancellationTokenSource();
+        // SIGINT and SIGTERM go to the container while a foreground run has one (docker's --sig-proxy);
+        // otherwise SIGINT cancels the command and SIGTERM ends the process.
         using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, ctx =>
         {
             ctx.Cancel = true;
-            cts.Cancel();
+            if (SignalProxy is { } proxy) proxy("INT");
+            else cts.Cancel();
+        });
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx =>
+        {
+            if (SignalProxy is { } proxy) { ctx.Cancel = true; proxy("TERM"); }
         });
         var args = argv.ToList();
         string? root = Environment.GetEnvironmentVariable("BERTH_ROOT");

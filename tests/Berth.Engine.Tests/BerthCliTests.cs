@@ -229,7 +229,7 @@ public sealed class BerthCliTests(DaemonFixture d)
     }
 
     [Fact]
-    public void RunPullsAMissingImageWithProgress()
+    public void RunPullsAMissingImageAndPushShowsProgress()
     {
         if (!d.Available) return;
         string dir = Path.Combine(d.Root, "registry-" + Name());
@@ -279,6 +279,18 @@ public sealed class BerthCliTests(DaemonFixture d)
             Assert.Contains("\x1b[2K", tty.Stdout);
             Assert.Contains("Pull complete", tty.Stdout);
             Assert.Contains("Already exists", tty.Stdout);
+
+            Ok(Berth("tag", "busybox", $"{repo}:pushed"));
+            var push = Berth("push", $"{repo}:pushed");
+            Assert.True(push.Code == 0, push.Stderr);
+            var pl = push.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal($"The push refers to repository [{repo}]", pl[0]);
+            Assert.Contains(pl, l => Regex.IsMatch(l, "^[0-9a-f]{12}: (Pushed|Layer already exists)$"));
+            Assert.Matches("^pushed: digest: sha256:[0-9a-f]{64} size: [0-9]+$", pl[^1]);
+            Assert.Equal(0, d.Run("skopeo", "inspect", "--tls-verify=false", $"docker://{repo}:pushed").Code);
+            var down = Berth("push", $"127.0.0.1:{FreePort()}/nobody/home:1");
+            Assert.Equal(1, down.Code);
+            Assert.StartsWith("berth: ", Assert.Single(down.ErrLines));
         }
         finally
         {
@@ -294,6 +306,58 @@ public sealed class BerthCliTests(DaemonFixture d)
         int port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
         l.Stop();
         return port;
+    }
+
+    [Fact]
+    public void SaveLoadHistoryAndSystemDf()
+    {
+        if (!d.Available) return;
+        string tag = Name() + ":saved";
+        string file = Path.Combine(d.Root, Name() + ".tar");
+        Ok(Berth("tag", "busybox", tag));
+        var save = Berth("save", "-o", file, tag);
+        Ok(save);
+        Assert.Equal("", save.Stdout);
+        Assert.Contains("manifest.json", d.Run("tar", "-tf", file).Stdout);
+        Ok(Berth("rmi", tag));
+        var load = Berth("load", "-i", file);
+        Ok(load);
+        Assert.Equal($"Loaded image: {tag}\n", load.Stdout);
+        Assert.Contains(tag, Berth("images", "--format", "{{.Repository}}:{{.Tag}}").Stdout.Split('\n'));
+        var noFile = Berth("load", "-i", file + ".missing");
+        Assert.Equal(1, noFile.Code);
+        Assert.Contains("no such file or directory", Assert.Single(noFile.ErrLines));
+
+        var history = Berth("history", tag);
+        Ok(history);
+        Assert.Matches(@"^IMAGE\s+CREATED\s+CREATED BY\s+SIZE\s+COMMENT\n", history.Stdout);
+        Assert.Matches(@"\n[0-9a-f]{12}|<missing>", history.Stdout);
+
+        var df = Berth("system", "df");
+        Ok(df);
+        var rows = df.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Matches(@"^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE$", rows[0]);
+        Assert.Matches(@"^Images\s+[1-9][0-9]*\s+[0-9]+\s+[0-9.]+[kMG]?B\s+", rows[1]);
+        Assert.StartsWith("Containers", rows[2]);
+        Assert.StartsWith("Local Volumes", rows[3]);
+        Assert.StartsWith("Build Cache", rows[4]);
+        Ok(Berth("rmi", tag));
+    }
+
+    [Fact]
+    public void ForegroundRunForwardsSignalsToTheContainer()
+    {
+        if (!d.Available) return;
+        var psi = BerthStart("run", "--rm", "busybox", "sh", "-c", "trap 'echo got-term; exit 9' TERM; echo ready; while true; do sleep 0.1; done");
+        psi.RedirectStandardOutput = psi.RedirectStandardError = true;
+        psi.UseShellExecute = false;
+        using var p = Process.Start(psi)!;
+        Assert.Equal("ready", p.StandardOutput.ReadLine());
+        Assert.Equal(0, d.Run("kill", "-TERM", p.Id.ToString()).Code);
+        string rest = p.StandardOutput.ReadToEnd();
+        Assert.True(p.WaitForExit(30_000));
+        Assert.Equal("got-term\n", rest);
+        Assert.Equal(9, p.ExitCode);
     }
 
     [Fact]

@@ -248,4 +248,36 @@ public sealed partial class EngineCommands
         }
         return 0;
     }
+
+    private async Task<int> ImagePrune(List<string> argv, CancellationToken ct)
+    {
+        var a = new Args("image prune", argv, ["all|a", "force|f"], ["filter"]);
+        a.Require(0, 0, "[OPTIONS]");
+        if (!a.Flag("force"))
+        {
+            if (Console.IsInputRedirected) throw new CliException("image prune needs --force (-f) when stdin is not a terminal");
+            Out.Write(a.Flag("all")
+                ? "WARNING! This will remove all images without at least one container associated to them.\nAre you sure you want to continue? [y/N] "
+                : "WARNING! This will remove all dangling images.\nAre you sure you want to continue? [y/N] ");
+            using var reader = new StreamReader(Program.StdStream(0));
+            if (reader.ReadLine()?.Trim().ToLowerInvariant() is not ("y" or "yes")) return 0;
+        }
+        var filters = a.Values("filter").ToList();
+        filters.Add("dangling=" + (a.Flag("all") ? "false" : "true"));
+        var c = await ClientAsync(ct);
+        using var r = await c.SendAsync(HttpMethod.Post, "/images/prune?filters=" + Esc(FiltersJson(filters)), ct: ct);
+        using var doc = JsonDocument.Parse(await r.Content.ReadAsByteArrayAsync(ct));
+        if (Obj(doc.RootElement, "ImagesDeleted") is { ValueKind: JsonValueKind.Array } deleted && deleted.GetArrayLength() > 0)
+        {
+            Out.WriteLine("Deleted Images:");
+            foreach (var e in deleted.EnumerateArray())
+            {
+                if (Str(e, "Untagged") is { Length: > 0 } u) Out.WriteLine($"untagged: {u}");
+                if (Str(e, "Deleted") is { Length: > 0 } dd) Out.WriteLine($"deleted: {dd}");
+            }
+            Out.WriteLine();
+        }
+        Out.WriteLine($"Total reclaimed space: {Formatting.Size(Num(doc.RootElement, "SpaceReclaimed"))}");
+        return 0;
+    }
 }

@@ -38,6 +38,9 @@ public sealed partial class EngineCommands
         }
         using var _ = conn;
         using var wait = await c.SendAsync(HttpMethod.Post, $"/containers/{id}/wait?condition={(f.AutoRemove ? "removed" : "next-exit")}", streaming: true, ct: ct);
+        // docker's --sig-proxy (default true, not with a TTY): our SIGINT/SIGTERM go to the container.
+        if (!f.Tty && !argv.TakeWhile(x => x != f.Image).Contains("--sig-proxy=false"))
+            Program.SignalProxy = sig => c.PostAsync($"/containers/{id}/kill?signal={sig}", ct: CancellationToken.None).ContinueWith(t => t.Exception, TaskScheduler.Default);
         await StartOrExit(c, id, ct, f.AutoRemove);
         if (conn is not null)
         {

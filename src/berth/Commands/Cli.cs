@@ -53,6 +53,7 @@ public sealed partial class EngineCommands : IDisposable
                 ("image", "ls" or "list") => "images",
                 ("image", "rm" or "remove") => "rmi",
                 ("image", "inspect") => "image-inspect",
+                ("image", "prune") => "image-prune",
                 ("system", "df") => "system-df",
                 ("system", "info") => "info",
                 ("system", "events") => "events",
@@ -104,6 +105,7 @@ public sealed partial class EngineCommands : IDisposable
             "system-df" => await SystemDf(argv, ct),
             "login" => await Login(argv, ct),
             "logout" => Logout(argv),
+            "image-prune" => await ImagePrune(argv, ct),
             _ => throw new UsageException($"'{command}' is not a berth command. See 'berth --help'"),
         };
     }
