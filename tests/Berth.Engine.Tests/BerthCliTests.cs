@@ -361,6 +361,102 @@ public sealed class BerthCliTests(DaemonFixture d)
     }
 
     [Fact]
+    public void CpDiffCommitAndExport()
+    {
+        if (!d.Available) return;
+        string n = Name();
+        Ok(Berth("run", "-d", "--name", n, "busybox", "sh", "-c", "echo made > /tmp/made; while true; do sleep 1; done"));
+        Assert.Equal("made\n", Until(o => o == "made\n", "exec", n, "cat", "/tmp/made"));
+        string work = Path.Combine(d.Root, "cp-" + n);
+        Directory.CreateDirectory(Path.Combine(work, "tree", "sub"));
+        File.WriteAllText(Path.Combine(work, "file.txt"), "from host\n");
+        File.WriteAllText(Path.Combine(work, "tree", "sub", "deep.txt"), "deep\n");
+
+        // Into the container: into an existing directory, under a new name, a directory to a new path.
+        Ok(Berth("cp", Path.Combine(work, "file.txt"), $"{n}:/tmp/"));
+        Ok(Berth("cp", Path.Combine(work, "file.txt"), $"{n}:/tmp/renamed.txt"));
+        Ok(Berth("cp", Path.Combine(work, "tree"), $"{n}:/data"));
+        Assert.Equal("from host\nfrom host\ndeep\n", Berth("exec", n, "cat", "/tmp/file.txt", "/tmp/renamed.txt", "/data/sub/deep.txt").Stdout);
+
+        // Out of it: into a directory, to a new name, as a tar on stdout; a missing path is one line and exit 1.
+        Directory.CreateDirectory(Path.Combine(work, "out"));
+        Ok(Berth("cp", $"{n}:/tmp/made", Path.Combine(work, "out")));
+        Assert.Equal("made\n", File.ReadAllText(Path.Combine(work, "out", "made")));
+        Ok(Berth("cp", $"{n}:/data", Path.Combine(work, "copied")));
+        Assert.Equal("deep\n", File.ReadAllText(Path.Combine(work, "copied", "sub", "deep.txt")));
+        var tar = d.Run("sh", "-c", $"DOCKER_HOST={d.DockerHost} {BerthBinary} cp {n}:/data - | tar -t");
+        Assert.Contains("data/sub/deep.txt", tar.Stdout.Split('\n'));
+        var missing = Berth("cp", $"{n}:/nonexistent", work);
+        Assert.Equal(1, missing.Code);
+        Assert.Contains("Could not find the file /nonexistent", Assert.Single(missing.ErrLines));
+
+        var diff = Berth("diff", n).Stdout.Split('\n');
+        Assert.Contains("C /tmp", diff);
+        Assert.Contains("A /tmp/made", diff);
+        Assert.Contains("A /data", diff);
+
+        string image = Name() + ":committed";
+        var commit = Berth("commit", "-c", "ENV COMMITTED=yes", n, image);
+        Ok(commit);
+        Assert.Matches("^sha256:[0-9a-f]{64}\n$", commit.Stdout);
+        Assert.Equal("made yes\n", Berth("run", "--rm", image, "sh", "-c", "echo $(cat /tmp/made) $COMMITTED").Stdout);
+
+        string exported = Path.Combine(work, "export.tar");
+        Ok(Berth("export", "-o", exported, n));
+        Assert.Contains(d.Run("tar", "-tf", exported).Stdout.Split('\n'), l => l.TrimStart('.', '/') == "tmp/made");
+        Ok(Berth("rm", "-f", n));
+        Ok(Berth("rmi", image));
+    }
+
+    [Fact]
+    public void CreateStartTopStatsPauseRenameKillWaitRestartAndEvents()
+    {
+        if (!d.Available) return;
+        string n = Name(), n2 = Name();
+        long since = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 1;
+        var create = Berth("create", "--name", n, "busybox", "sh", "-c", "trap 'exit 5' HUP; while true; do sleep 0.1; done");
+        Ok(create);
+        string id = create.Stdout.Trim();
+        Assert.Equal("created\n", Berth("inspect", "-f", "{{.State.Status}}", n).Stdout);
+        Assert.Equal(n + "\n", Berth("start", n).Stdout);
+
+        var top = Berth("top", n);
+        Ok(top);
+        Assert.Matches(@"^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD\n", top.Stdout);
+        Assert.Contains("sh -c trap", top.Stdout);
+        var stats = Berth("stats", "--no-stream", n);
+        Ok(stats);
+        var statLines = stats.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Matches(@"^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE / LIMIT\s+MEM %\s+NET I/O\s+BLOCK I/O\s+PIDS$", statLines[0]);
+        Assert.Matches($@"^{id[..12]}\s+{n}\s+[0-9.]+%\s+[0-9.]+[KMG]?i?B / [0-9.]+[KMGT]?i?B\s+", statLines[1]);
+
+        Assert.Equal(n + "\n", Berth("pause", n).Stdout);
+        Assert.EndsWith("(Paused)\n", Berth("ps", "--filter", "name=" + n, "--format", "{{.Status}}").Stdout);
+        Assert.Equal(n + "\n", Berth("unpause", n).Stdout);
+        Ok(Berth("rename", n, n2));
+        Assert.Equal($"/{n2}\n", Berth("inspect", "-f", "{{.Name}}", id[..12]).Stdout);
+        var port = Berth("port", n2);
+        Ok(port);
+        Assert.Equal("", port.Stdout);
+
+        Assert.Equal(n2 + "\n", Berth("kill", "-s", "HUP", n2).Stdout);
+        Assert.Equal("5\n", Berth("wait", n2).Stdout);
+        Assert.Equal(n2 + "\n", Berth("restart", "-t", "1", n2).Stdout);
+        Assert.Equal("running\n", Berth("inspect", "-f", "{{.State.Status}}", n2).Stdout);
+        Ok(Berth("kill", n2));
+        Assert.Equal("137\n", Berth("wait", n2).Stdout);
+
+        long until = DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1;
+        var events = Berth("events", "--since", since.ToString(), "--until", until.ToString(), "--filter", "container=" + id);
+        Ok(events);
+        var ev = events.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains(ev, l => Regex.IsMatch(l, $@"^\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{9}}Z container create {id} \(.*name={n}"));
+        Assert.Contains(ev, l => l.Contains($" container pause {id} "));
+        Assert.Contains(ev, l => l.Contains($" container die {id} ") && l.Contains("exitCode=5"));
+        Ok(Berth("rm", n2));
+    }
+
+    [Fact]
     public void InteractiveTtyThroughAPseudoTerminal()
     {
         if (!d.Available) return;

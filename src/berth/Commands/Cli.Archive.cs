@@ -116,12 +116,27 @@ public sealed partial class EngineCommands
             putPath = Path.GetDirectoryName(dst) ?? "/";
             entryName = Path.GetFileName(dst);
         }
-        var tmp = new MemoryStream();
-        await using (var w = new TarWriter(tmp, TarEntryFormat.Pax, leaveOpen: true))
-            await AddToTar(w, Path.GetFullPath(src), entryName, ct);
-        tmp.Position = 0;
-        await PutArchive(c, n, putPath, new StreamContent(tmp), ct);
+        await PutArchive(c, n, putPath, new TarContent(Path.GetFullPath(src), entryName), ct);
         return 0;
+    }
+
+    /// <summary>A request body that is a tar of a host path, written while it is sent (chunked, never held in memory).</summary>
+    private sealed class TarContent(string path, string entryName) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context, CancellationToken ct)
+        {
+            await using var w = new TarWriter(stream, TarEntryFormat.Pax, leaveOpen: true);
+            await AddToTar(w, path, entryName, ct);
+        }
+
+        protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context) =>
+            SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
     }
 
     private static async Task AddToTar(TarWriter w, string path, string name, CancellationToken ct)
