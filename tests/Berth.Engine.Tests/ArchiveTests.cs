@@ -194,6 +194,36 @@ public sealed class ArchiveTests(DaemonFixture d) : IClassFixture<DaemonFixture>
     }
 
     [Fact]
+    public void CopyOfAStoppedContainerGoesIntoItsVolumes()
+    {
+        string vol = Path.Combine(_host, "vol");
+        Directory.CreateDirectory(vol);
+        File.WriteAllText(Path.Combine(vol, "there.txt"), "in the volume\n");
+        string ro = Path.Combine(_host, "ro");
+        Directory.CreateDirectory(ro);
+        string c = Name();
+        Ok(d.Docker("create", "--name", c, "-v", $"{vol}:/data", "-v", $"{ro}:/data/ro:ro", "busybox", "true"));
+        var before = MountsUnderRoot();
+        Ok(d.Docker("cp", HostFile("to-volume.txt", "to the volume\n"), $"{c}:/data/"));
+        Assert.Equal("to the volume\n", File.ReadAllText(Path.Combine(vol, "to-volume.txt")));
+        var read = DockerBytes(d, null, "cp", $"{c}:/data/there.txt", "-");
+        Assert.True(read.Code == 0, read.Stderr);
+        Assert.Equal("in the volume\n", ReadTar(read.Stdout)["there.txt"].Data);
+        var intoRo = d.Docker("cp", HostFile("ro.txt", "x"), $"{c}:/data/ro/");
+        Assert.NotEqual(0, intoRo.Code);
+        Assert.Contains("read-only", intoRo.Stderr);
+        Assert.False(File.Exists(Path.Combine(ro, "ro.txt")));
+        Assert.Equal(before, MountsUnderRoot());
+
+        // A running container's volumes are seen through its own mounts.
+        string r = Name();
+        Ok(d.Docker("run", "-d", "--name", r, "-v", $"{vol}:/live", "bbg", "sleep", "1000"));
+        Ok(d.Docker("cp", HostFile("live.txt", "live\n"), $"{r}:/live/"));
+        Assert.Equal("live\n", File.ReadAllText(Path.Combine(vol, "live.txt")));
+        Assert.Equal("to the volume\n", ReadTar(DockerBytes(d, null, "cp", $"{r}:/live/to-volume.txt", "-").Stdout)["to-volume.txt"].Data);
+    }
+
+    [Fact]
     public void ASymlinkInTheContainerNeverLeadsCopyToTheHost()
     {
         string marker = "berth-escape-" + Guid.NewGuid().ToString("N")[..8];

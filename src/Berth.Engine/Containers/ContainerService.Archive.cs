@@ -50,6 +50,8 @@ public sealed partial class ContainerService
             catch (ImageException e) { throw new EngineException(500, $"cannot mount the root filesystem of {c.ShortId}: {e.Message}"); }
             mounted = true;
             var root = new RootedPath(mnt);
+            try { MountVolumesForCopy(c, root); }
+            catch { root.Dispose(); throw; }
             string dir = mnt;
             return new ContainerRoot(root, () =>
             {
@@ -64,6 +66,36 @@ public sealed partial class ContainerService
             if (mnt is not null) try { Directory.Delete(mnt); } catch (IOException) { }
             c.Lock.Release();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// A stopped container's binds and named volumes, mounted into the copy's root where the runtime
+    /// mounts them at start (mount points resolved and made inside the root), so cp reads and writes
+    /// them as docker's does. The unmount of the root (MNT_DETACH) takes them along.
+    /// </summary>
+    private void MountVolumesForCopy(Container c, RootedPath root)
+    {
+        var binds = (c.R.HostConfig.Binds ?? []).Select(b => SpecBuilder.ParseBind(b, _o.DataRoot))
+            .OrderBy(b => b.Dst.TrimEnd('/').Count(ch => ch == '/'));
+        foreach (var (src, dst, ro) in binds)
+        {
+            int at = root.OpenOrCreate(dst, directory: Directory.Exists(src));
+            try
+            {
+                if (LibC.mount(src, RootedPath.FdPath(at), null, MS.BIND | MS.REC, null) != 0)
+                    throw new EngineException(500, $"cannot mount {src} at {dst} for the copy: {new Berth.Linux.LinuxException(Errno.Last, "mount").Message}");
+            }
+            finally { LibC.close(at); }
+            if (!ro) continue;
+            int top = root.TryOpen(dst); // now the bind on top
+            if (top < 0) throw new Berth.Linux.LinuxException(-top, $"reopen {dst}");
+            try
+            {
+                if (LibC.mount(null, RootedPath.FdPath(top), null, MS.BIND | MS.REMOUNT | MS.RDONLY, null) != 0)
+                    throw new Berth.Linux.LinuxException(Errno.Last, $"remount {dst} read-only");
+            }
+            finally { LibC.close(top); }
         }
     }
 
@@ -213,7 +245,7 @@ public sealed partial class ContainerService
         }
         catch (SystemCallException e) when (e.ErrorCode == Errno.EROFS)
         {
-            throw new EngineException(403, $"container rootfs is marked read-only: {e.Message}");
+            throw new EngineException(403, $"cannot copy into {raw}: it is on a read-only file system (a read-only root or volume)");
         }
         catch (SystemCallException e) { throw new EngineException(500, $"copy into {raw} of container {container}: {e.Message}"); }
         catch (ImageException e) { throw EngineException.BadRequest($"copy into {raw} of container {container}: {e.Message}"); }
