@@ -16,6 +16,7 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        ShimTiming.Mark("start");
         ShimOptions o;
         try { o = ShimOptions.Parse(args); }
         catch (ArgumentException e) { Say($"{ShimProtocol.Err} {e.Message}"); return 2; }
@@ -39,8 +40,10 @@ public static class Program
             shim.CleanupAfterFailedCreate();
             return 1;
         }
+        ShimTiming.Mark("created");
         Say($"{ShimProtocol.Ok} {shim.Init!.Pid}");
         DetachStdio(Path.Combine(o.StateDir, "shim.log"));
+        ShimTiming.Flush();
         shim.Run();
         return 0;
     }

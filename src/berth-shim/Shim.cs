@@ -70,6 +70,7 @@ public sealed unsafe class Shim
         }
         runtimeArgs.Add(_o.Id);
         long logStart = Native.FileSize(_runtimeLog);
+        ShimTiming.Mark($"runtime {runtimeArgs[0]}: spawn");
         var sp = new ShimProcess(name, tty, log);
         int errRead;
         int pid;
@@ -94,7 +95,9 @@ public sealed unsafe class Shim
             finally { LibC.close(nul); LibC.close(e.Write); }
             errRead = e.Read;
         }
+        ShimTiming.Mark($"runtime {runtimeArgs[0]}: spawned");
         var (code, master) = WaitRuntime(pid, direct: execId is null, console);
+        ShimTiming.Mark($"runtime {runtimeArgs[0]}: exited");
         if (console >= 0) { LibC.close(console); LibC.unlink(consolePath!); }
         if (code != 0 || tty && master < 0)
         {

@@ -40,6 +40,7 @@ public static class DockerApi
             h["Docker-Experimental"] = "false";
             h["Ostype"] = "linux";
             h["Server"] = $"Berth/{EngineVersion} (linux)";
+            long t0 = EngineTiming.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
             try
             {
                 if (version is not null)
@@ -48,6 +49,8 @@ public static class DockerApi
                     ctx.Request.Path = path;
                 }
                 await next(ctx);
+                if (EngineTiming.Enabled)
+                    EngineTiming.Mark("api", $"{ctx.Request.Method} {path} -> {ctx.Response.StatusCode} in {System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds:F2} ms");
             }
             catch (EngineException e) when (!ctx.Response.HasStarted)
             {

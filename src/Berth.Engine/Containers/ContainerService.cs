@@ -47,6 +47,7 @@ public sealed partial class ContainerService
     private string BundleDir(string id) => Path.Combine(_o.BundlesDir, id);
     private string ShimSocket(string id) => Path.Combine(_o.ShimDir, id[..32] + ".sock");
     private string ExitFilePath(string id) => Path.Combine(BundleDir(id), "exit.json");
+    private bool HasRuntimeState(string id) => Directory.Exists(Path.Combine(_o.RuntimeRoot, id));
 
     private void Persist(Container c) =>
         AtomicFile.Write(Path.Combine(ContainerDir(c.Id), "config.v2.json"), JsonSerializer.SerializeToUtf8Bytes(c.R, EngineJsonContext.Default.ContainerRecord));
@@ -165,9 +166,13 @@ public sealed partial class ContainerService
                 record.HostnamePath = Path.Combine(dir, "hostname");
                 record.HostsPath = Path.Combine(dir, "hosts");
                 record.ResolvConfPath = Path.Combine(dir, "resolv.conf");
+                EngineTiming.Mark(id, "create: record made");
                 WriteEtcFiles(record);
+                EngineTiming.Mark(id, "create: etc files written");
                 Images.PrepareRootfs(id, image.Id);
+                EngineTiming.Mark(id, "create: snapshot prepared");
                 Persist(c);
+                EngineTiming.Mark(id, "create: persisted");
             }
             catch (Exception)
             {
@@ -256,10 +261,14 @@ public sealed partial class ContainerService
     private async Task StartLockedAsync(Container c)
     {
         string id = c.Id, bundle = BundleDir(id), rootfs = Path.Combine(bundle, "rootfs");
+        EngineTiming.Mark(id, "start");
         Directory.CreateDirectory(rootfs);
         LibC.umount2(rootfs, MNT.DETACH); // a mount left behind by a shim that was killed
-        try { await Runtime.RunAsync(id, bundle, "delete", "--force", id); } catch (RuntimeCommandException) { }
+        // state left by a shim that was killed (a shim deletes it before it reports the exit)
+        if (HasRuntimeState(id)) { try { await Runtime.RunAsync(id, bundle, "delete", "--force", id); } catch (RuntimeCommandException) { } }
+        EngineTiming.Mark(id, "stale runtime state removed");
         Images.Snapshots.Mount(Images.Snapshots.MountsOf(id), rootfs);
+        EngineTiming.Mark(id, "rootfs mounted");
         ShimClient shim;
         int pid;
         try
@@ -267,7 +276,9 @@ public sealed partial class ContainerService
             var spec = SpecBuilder.Build(c.R, rootfs, _o.CgroupParent, _o.DataRoot);
             File.WriteAllBytes(Path.Combine(bundle, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, OciJsonContext.Default.Spec));
             File.Delete(ExitFilePath(id));
+            EngineTiming.Mark(id, "spec written");
             (shim, pid) = await SpawnShimAsync(c, spec.Linux!.CgroupsPath!);
+            EngineTiming.Mark(id, "shim: created");
         }
         catch (Exception e)
         {
@@ -287,6 +298,7 @@ public sealed partial class ContainerService
         }
         // taken before the start: a program that ends at once must not finish before it started
         var startedAt = DateTime.UtcNow;
+        EngineTiming.Mark(id, "attaches wired");
         try { await Runtime.RunAsync(id, bundle, "start", id); }
         catch (RuntimeCommandException e)
         {
@@ -302,6 +314,7 @@ public sealed partial class ContainerService
         Persist(c);
         StartMonitor(c, shim);
         Publish(c, "start");
+        EngineTiming.Mark(id, "started");
     }
 
     private async Task<(ShimClient, int)> SpawnShimAsync(Container c, string cgroupsPath)
@@ -326,7 +339,9 @@ public sealed partial class ContainerService
         if (lc is not null && lc.TryGetValue("max-size", out var ms)) args.AddRange(["--log-max-size", ParseSize(ms).ToString()]);
         if (lc is not null && lc.TryGetValue("max-file", out var mf)) args.AddRange(["--log-max-file", mf]);
         foreach (var a in args) psi.ArgumentList.Add(a);
+        EngineTiming.Mark(id, "shim: spawn");
         using var p = Process.Start(psi) ?? throw new EngineException(500, "cannot start berth-shim");
+        EngineTiming.Mark(id, "shim: spawned");
         p.StandardInput.Close();
         var line = await p.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
         if (line is null)
@@ -405,6 +420,7 @@ public sealed partial class ContainerService
         try
         {
             if (!c.R.State.Running && !c.R.HasShim) return;
+            EngineTiming.Mark(c.Id, "exit learned");
             var s = c.R.State;
             s.Running = false; s.Paused = false; s.Pid = 0; s.ExitCode = code; s.OOMKilled = oom; s.Status = "exited";
             s.FinishedAt = Rfc3339(atNano > 0 ? DateTime.UnixEpoch.AddTicks(atNano / 100) : DateTime.UtcNow);
@@ -420,7 +436,8 @@ public sealed partial class ContainerService
             }
             autoRemove = c.R.HostConfig.AutoRemove && !c.Removing;
             if (oom) Publish(c, "oom");
-            Persist(c);
+            // an AutoRemove container's record is deleted right after (a crash meanwhile: restore removes it)
+            if (!autoRemove) Persist(c);
             Publish(c, "die", new() { ["exitCode"] = code.ToString() });
             var sig = c.ExitSignal;
             c.ExitSignal = Container.NewSignal();
@@ -542,9 +559,12 @@ public sealed partial class ContainerService
             c.Removing = true;
             c.Monitor?.Cancel();
             string rootfs = Path.Combine(BundleDir(c.Id), "rootfs");
+            EngineTiming.Mark(c.Id, "remove");
             LibC.umount2(rootfs, MNT.DETACH);
-            try { await Runtime.RunAsync(c.Id, BundleDir(c.Id), "delete", "--force", c.Id); } catch (RuntimeCommandException) { }
+            if (HasRuntimeState(c.Id)) { try { await Runtime.RunAsync(c.Id, BundleDir(c.Id), "delete", "--force", c.Id); } catch (RuntimeCommandException) { } }
+            EngineTiming.Mark(c.Id, "runtime state deleted");
             try { Images.Snapshots.RemoveActive(c.Id); } catch (Exception) { }
+            EngineTiming.Mark(c.Id, "snapshot removed");
             try { Directory.Delete(BundleDir(c.Id), true); } catch (IOException) { }
             try { Directory.Delete(ContainerDir(c.Id), true); } catch (IOException) { }
             _containers.TryRemove(c.Id, out _);
@@ -553,6 +573,7 @@ public sealed partial class ContainerService
         finally { c.Lock.Release(); }
         Publish(c, "destroy");
         c.Removed.TrySetResult();
+        EngineTiming.Mark(c.Id, "removed");
     }
 
     /// <summary>docker's wait: not-running (default), next-exit, removed.</summary>

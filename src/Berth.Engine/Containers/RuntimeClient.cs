@@ -17,11 +17,14 @@ public sealed class RuntimeClient(EngineOptions options)
         };
         foreach (var a in new[] { "--root", options.RuntimeRoot, "--log", log, "--log-format", "json" }) psi.ArgumentList.Add(a);
         foreach (var a in args) psi.ArgumentList.Add(a);
+        EngineTiming.Mark(id, $"runtime {args[0]}: spawn");
         using var p = Process.Start(psi) ?? throw new EngineException(500, "cannot start the runtime");
+        EngineTiming.Mark(id, $"runtime {args[0]}: spawned");
         p.StandardInput.Close();
         var so = p.StandardOutput.ReadToEndAsync();
         var se = p.StandardError.ReadToEndAsync();
         await p.WaitForExitAsync();
+        EngineTiming.Mark(id, $"runtime {args[0]}: exited");
         string stdout = await so, stderr = await se;
         if (p.ExitCode != 0)
         {
