@@ -49,8 +49,10 @@ public sealed partial class ContainerService
     private string ExitFilePath(string id) => Path.Combine(BundleDir(id), "exit.json");
     private bool HasRuntimeState(string id) => Directory.Exists(Path.Combine(_o.RuntimeRoot, id));
 
-    private void Persist(Container c) =>
-        AtomicFile.Write(Path.Combine(ContainerDir(c.Id), "config.v2.json"), JsonSerializer.SerializeToUtf8Bytes(c.R, EngineJsonContext.Default.ContainerRecord));
+    /// <param name="durable">false for the running/exited transitions: after a machine crash no container
+    /// runs anyway, and restore learns the truth from the shims and exit files, so those need no fsync.</param>
+    private void Persist(Container c, bool durable = true) =>
+        AtomicFile.Write(Path.Combine(ContainerDir(c.Id), "config.v2.json"), JsonSerializer.SerializeToUtf8Bytes(c.R, EngineJsonContext.Default.ContainerRecord), durable);
 
     // ---- lookup ----
 
@@ -311,7 +313,7 @@ public sealed partial class ContainerService
         s.Status = "running"; s.Running = true; s.Paused = false; s.Pid = pid; s.ExitCode = 0; s.Error = ""; s.OOMKilled = false;
         s.StartedAt = Rfc3339(startedAt);
         c.R.HasShim = true;
-        Persist(c);
+        Persist(c, durable: false);
         StartMonitor(c, shim);
         Publish(c, "start");
         EngineTiming.Mark(id, "started");
@@ -437,7 +439,7 @@ public sealed partial class ContainerService
             autoRemove = c.R.HostConfig.AutoRemove && !c.Removing;
             if (oom) Publish(c, "oom");
             // an AutoRemove container's record is deleted right after (a crash meanwhile: restore removes it)
-            if (!autoRemove) Persist(c);
+            if (!autoRemove) Persist(c, durable: false);
             Publish(c, "die", new() { ["exitCode"] = code.ToString() });
             var sig = c.ExitSignal;
             c.ExitSignal = Container.NewSignal();

@@ -5,7 +5,9 @@ namespace Berth.Engine.Store;
 /// <summary>Crash-safe file replacement: write a temporary file, fsync it, rename it over the old one, fsync the directory.</summary>
 public static class AtomicFile
 {
-    public static void Write(string path, byte[] data)
+    /// <param name="durable">false: still atomic (a reader, or a daemon killed at any moment, sees the old or the new
+    /// file), but not synced to disk, for facts that a machine crash makes moot anyway.</param>
+    public static void Write(string path, byte[] data, bool durable = true)
     {
         string dir = Path.GetDirectoryName(path)!;
         Directory.CreateDirectory(dir);
@@ -13,10 +15,10 @@ public static class AtomicFile
         using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
         {
             fs.Write(data);
-            fs.Flush(true);
+            fs.Flush(durable);
         }
         File.Move(tmp, path, true);
-        SyncDirectory(dir);
+        if (durable) SyncDirectory(dir);
     }
 
     public static void WriteText(string path, string text) => Write(path, Encoding.UTF8.GetBytes(text));
