@@ -109,13 +109,13 @@ public static class Program
             Console.Error.WriteLine($"berth: Error: {EngineCommands.OneLine(e.Message)}");
             return 1;
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
         {
-            Console.Error.WriteLine("berth: cancelled");
-            return 130;
+            return 130; // ctrl-c: quiet, like docker
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or HttpRequestException or System.Text.Json.JsonException)
+        catch (Exception e)
         {
+            // Anything else still ends as one line (an I/O error, the daemon going away mid-stream, a bug).
             Console.Error.WriteLine($"berth: Error: {EngineCommands.OneLine(e.Message)}");
             return cli?.DaemonErrorExitCode ?? 1;
         }

@@ -18,11 +18,12 @@ public sealed class ProgressPrinter : IProgress<ProgressEvent>
     private int _drawn;
     private DateTime _lastDraw;
 
-    public ProgressPrinter(TextWriter output, bool quiet)
+    /// <param name="tty">whether <paramref name="output"/> is a terminal (default: whether stdout is)</param>
+    public ProgressPrinter(TextWriter output, bool quiet, bool? tty = null)
     {
         _out = output;
         _quiet = quiet;
-        _tty = !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("TERM") is not (null or "dumb");
+        _tty = (tty ?? !Console.IsOutputRedirected) && Environment.GetEnvironmentVariable("TERM") is not (null or "dumb");
     }
 
     public void Report(ProgressEvent e)

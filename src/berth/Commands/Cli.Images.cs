@@ -83,7 +83,7 @@ public sealed partial class EngineCommands
         string q = DockerClient.Query(("fromImage", r.FamiliarName), ("tag", tag), ("platform", platform));
         using var resp = await c.SendAsync(HttpMethod.Post, "/images/create" + q, headers: [new("X-Registry-Auth", RegistryAuth(r.Registry))], streaming: true, ct: ct);
         await using var body = await resp.Content.ReadAsStreamAsync(ct);
-        await ShowProgress(body, new ProgressPrinter(output, quiet), ct);
+        await ShowProgress(body, new ProgressPrinter(output, quiet, Terminal.RawTerminal.IsTerminal(output == Err ? 2 : 1)), ct);
         output.Flush();
         return r;
     }
