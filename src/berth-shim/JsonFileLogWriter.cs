@@ -177,13 +177,16 @@ public sealed class JsonFileLogWriter : IDisposable
         return Encoding.ASCII.GetString(b[..Rfc3339Nano(unixNs, b)]);
     }
 
-    /// <summary>Writes out partial lines and syncs the file to disk.</summary>
+    /// <summary>
+    /// Writes out partial lines. No fsync: every line is written through at once, so a reader
+    /// (docker logs, a restarted berthd) sees it; only a machine crash could lose it, and that
+    /// takes the container with it.
+    /// </summary>
     public void Flush()
     {
         lock (_lock)
         {
             for (byte k = 1; k <= 2; k++) if (_partialLen[k] > 0) EmitPartial(k);
-            Native.fsync(_fd);
         }
     }
 

@@ -163,13 +163,15 @@ internal static unsafe partial class Native
         return LibC.fstatat(At.FDCWD, path, &st, 0) == 0 ? st.Size : 0;
     }
 
-    /// <summary>Writes a file by temp file, fsync and rename, so a reader never sees half of it.</summary>
+    /// <summary>
+    /// Writes a file by temp file and rename, so a reader never sees half of it. Not fsynced: it
+    /// must survive berthd, not the machine (after a machine crash no container runs anyway).
+    /// </summary>
     public static void WriteFileAtomic(string path, ReadOnlySpan<byte> data)
     {
         string tmp = path + ".tmp";
         int fd = Errno.Check(LibC.open(tmp, O.WRONLY | O.CREAT | O.TRUNC | O.CLOEXEC, 0x1a4), $"open {tmp}");
         bool ok = WriteAll(fd, data, socket: false);
-        fsync(fd);
         LibC.close(fd);
         if (!ok || rename(tmp, path) < 0) throw new LinuxException(Errno.Last, $"write {path}");
     }

@@ -568,7 +568,9 @@ public sealed partial class ContainerService
             try { Images.Snapshots.RemoveActive(c.Id); } catch (Exception) { }
             EngineTiming.Mark(c.Id, "snapshot removed");
             try { Directory.Delete(BundleDir(c.Id), true); } catch (IOException) { }
+            EngineTiming.Mark(c.Id, "bundle deleted");
             try { Directory.Delete(ContainerDir(c.Id), true); } catch (IOException) { }
+            EngineTiming.Mark(c.Id, "record deleted");
             _containers.TryRemove(c.Id, out _);
             foreach (var e in c.Execs.Keys) _execs.TryRemove(e, out _);
         }
