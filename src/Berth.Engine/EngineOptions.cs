@@ -9,6 +9,10 @@ public sealed class EngineOptions
     public string? Host { get; set; }
     public string RuntimePath { get; set; } = "";
     public string ShimPath { get; set; } = "";
+    /// <summary>berth-init: the `--init` process and the loopback hook (docker's --init-path).</summary>
+    public string InitPath { get; set; } = "";
+    /// <summary>The address `host-gateway` stands for in --add-host (docker's --host-gateway-ip); empty: the host's default-route address.</summary>
+    public string HostGatewayIp { get; set; } = "";
     /// <summary>cgroup parent of every container (cgroupfs path, as docker's --cgroup-parent).</summary>
     public string CgroupParent { get; set; } = "/berth";
     public string? Snapshotter { get; set; }

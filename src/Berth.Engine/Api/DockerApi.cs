@@ -91,7 +91,7 @@ public static class DockerApi
                 ?? throw EngineException.BadRequest("config cannot be empty in order to create a container");
             var c = cs.Create(req, ctx.Request.Query["name"]);
             ctx.Response.StatusCode = 201;
-            await Json(ctx, new CreateResponse { Id = c.Id }, EngineJsonContext.Default.CreateResponse);
+            await Json(ctx, new CreateResponse { Id = c.Id, Warnings = c.CreateWarnings }, EngineJsonContext.Default.CreateResponse);
         });
         app.MapGet("/containers/json", ctx =>
         {
@@ -106,6 +106,12 @@ public static class DockerApi
             var c = cs.Get(Id(ctx));
             bool stopped = await cs.StopAsync(c, Timeout(ctx), ctx.Request.Query["signal"]);
             ctx.Response.StatusCode = stopped ? 204 : 304;
+        });
+        app.MapPost("/containers/{id}/update", async ctx =>
+        {
+            var req = await JsonSerializer.DeserializeAsync(ctx.Request.Body, EngineJsonContext.Default.UpdateRequest) ?? new();
+            var warnings = await cs.UpdateAsync(cs.Get(Id(ctx)), req);
+            await Json(ctx, new UpdateResponse { Warnings = warnings }, EngineJsonContext.Default.UpdateResponse);
         });
         app.MapPost("/containers/{id}/restart", async ctx => { await cs.RestartAsync(cs.Get(Id(ctx)), Timeout(ctx)); ctx.Response.StatusCode = 204; });
         app.MapPost("/containers/{id}/kill", async ctx => { await cs.KillAsync(cs.Get(Id(ctx)), ctx.Request.Query["signal"]); ctx.Response.StatusCode = 204; });

@@ -28,7 +28,79 @@ public sealed class ContainerConfig
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? StopSignal { get; set; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? StopTimeout { get; set; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public bool? NetworkDisabled { get; set; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public HealthConfig? Healthcheck { get; set; }
 }
+
+/// <summary>docker's Healthcheck (durations in nanoseconds; Test ["NONE"], ["CMD", ...] or ["CMD-SHELL", "..."]).</summary>
+public sealed class HealthConfig
+{
+    public List<string>? Test { get; set; }
+    public long Interval { get; set; }
+    public long Timeout { get; set; }
+    public long StartPeriod { get; set; }
+    public long StartInterval { get; set; }
+    public int Retries { get; set; }
+}
+
+/// <summary>State.Health in inspect.</summary>
+public sealed class HealthState
+{
+    public string Status { get; set; } = "starting";
+    public int FailingStreak { get; set; }
+    public List<HealthLogEntry> Log { get; set; } = [];
+}
+
+public sealed class HealthLogEntry
+{
+    public string Start { get; set; } = "";
+    public string End { get; set; } = "";
+    public int ExitCode { get; set; }
+    public string Output { get; set; } = "";
+}
+
+/// <summary>One entry of HostConfig.Mounts (`--mount`).</summary>
+public sealed class MountSpec
+{
+    public string Type { get; set; } = "";
+    public string Source { get; set; } = "";
+    public string Target { get; set; } = "";
+    public bool ReadOnly { get; set; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public MountBindOptions? BindOptions { get; set; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public MountTmpfsOptions? TmpfsOptions { get; set; }
+    [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
+}
+
+public sealed class MountBindOptions
+{
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Propagation { get; set; }
+    public bool NonRecursive { get; set; }
+    public bool CreateMountpoint { get; set; }
+}
+
+public sealed class MountTmpfsOptions
+{
+    public long SizeBytes { get; set; }
+    public uint Mode { get; set; }
+}
+
+/// <summary>POST /containers/{id}/update: the resources and the restart policy.</summary>
+public sealed class UpdateRequest
+{
+    public long Memory { get; set; }
+    public long MemorySwap { get; set; }
+    public long MemoryReservation { get; set; }
+    public long CpuShares { get; set; }
+    public long NanoCpus { get; set; }
+    public long CpuPeriod { get; set; }
+    public long CpuQuota { get; set; }
+    public string CpusetCpus { get; set; } = "";
+    public string CpusetMems { get; set; } = "";
+    public long? PidsLimit { get; set; }
+    public ushort BlkioWeight { get; set; }
+    public RestartPolicy? RestartPolicy { get; set; }
+}
+
+public sealed class UpdateResponse { public List<string> Warnings { get; set; } = []; }
 
 public sealed class RestartPolicy
 {
@@ -71,6 +143,11 @@ public sealed class HostConfig
     public long CpuPeriod { get; set; }
     public long CpuQuota { get; set; }
     public string CpusetCpus { get; set; } = "";
+    public string CpusetMems { get; set; } = "";
+    public long MemoryReservation { get; set; }
+    public bool? OomKillDisable { get; set; }
+    public ushort BlkioWeight { get; set; }
+    public List<MountSpec>? Mounts { get; set; }
     public long? PidsLimit { get; set; }
     public bool? Init { get; set; }
     public string CgroupParent { get; set; } = "";
@@ -113,6 +190,7 @@ public sealed class CreateRequest
     public Dictionary<string, string>? Labels { get; set; }
     public string? StopSignal { get; set; }
     public int? StopTimeout { get; set; }
+    public HealthConfig? Healthcheck { get; set; }
     public HostConfig? HostConfig { get; set; }
     public JsonElement? NetworkingConfig { get; set; }
 }
@@ -130,6 +208,7 @@ public sealed class ContainerStateDto
     public string Error { get; set; } = "";
     public string StartedAt { get; set; } = ZeroTime;
     public string FinishedAt { get; set; } = ZeroTime;
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public HealthState? Health { get; set; }
     public const string ZeroTime = "0001-01-01T00:00:00Z";
 }
 
@@ -362,6 +441,8 @@ public sealed class RuntimeProcessEntry
 [JsonSerializable(typeof(VersionResponse))]
 [JsonSerializable(typeof(EventMessage))]
 [JsonSerializable(typeof(ExitFile))]
+[JsonSerializable(typeof(UpdateRequest))]
+[JsonSerializable(typeof(UpdateResponse))]
 [JsonSerializable(typeof(JsonLogLine))]
 [JsonSerializable(typeof(Dictionary<string, List<string>>))]
 [JsonSerializable(typeof(Dictionary<string, Dictionary<string, bool>>))]

@@ -17,6 +17,14 @@ public sealed class Container
     public Dictionary<string, ExecSession> Execs { get; } = new();
     public bool Removing { get; set; }
     public CancellationTokenSource? Monitor { get; set; }
+    /// <summary>docker's create warnings (answered once, not kept).</summary>
+    public List<string> CreateWarnings { get; set; } = [];
+    /// <summary>The pending automatic restart (its back-off wait); cancelled by stop, kill and remove.</summary>
+    public CancellationTokenSource? PendingRestart { get; set; }
+    /// <summary>docker's restart back-off: 0 before the first restart, then 100 ms doubling to 1 min.</summary>
+    public TimeSpan RestartDelay { get; set; }
+    /// <summary>The health probe loop of the running container.</summary>
+    public CancellationTokenSource? HealthMonitor { get; set; }
 
     public Container(ContainerRecord r) { R = r; }
     public string Id => R.Id;

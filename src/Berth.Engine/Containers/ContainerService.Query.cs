@@ -46,6 +46,7 @@ public sealed partial class ContainerService
     {
         var s = c.R.State;
         if (!s.Running && s.Status == "running") s.Status = "exited";
+        if (!s.Running && s.Restarting) s.Status = "restarting";
         if (s.Running) s.Status = s.Paused ? "paused" : "running";
         return s;
     }
@@ -54,7 +55,7 @@ public sealed partial class ContainerService
     {
         var f = Filters.Parse(filtersJson);
         var list = _containers.Values.OrderByDescending(c => c.R.Created, StringComparer.Ordinal).AsEnumerable();
-        if (!all && !f.Has("status") && !f.Has("exited")) list = list.Where(c => c.Running);
+        if (!all && !f.Has("status") && !f.Has("exited")) list = list.Where(c => c.Running || c.R.State.Restarting);
         list = list.Where(c => Matches(c, f));
         if (limit > 0) list = list.Take(limit);
         return list.Select(Summary).ToList();
@@ -67,6 +68,7 @@ public sealed partial class ContainerService
         if (f.Has("id") && !f.Values("id").Any(v => r.Id.StartsWith(v, StringComparison.Ordinal))) return false;
         if (f.Has("name") && !f.Values("name").Any(v => System.Text.RegularExpressions.Regex.IsMatch(r.Name.TrimStart('/'), v.TrimStart('/')))) return false;
         if (f.Has("status") && !f.Values("status").Contains(status)) return false;
+        if (f.Has("health") && !f.Values("health").Contains(HealthFilterValue(c))) return false;
         if (f.Has("exited") && (status != "exited" || !f.Values("exited").Contains(r.State.ExitCode.ToString()))) return false;
         if (f.Has("ancestor") && !f.Values("ancestor").Any(v => v == r.Config.Image || r.ImageId.StartsWith("sha256:" + v, StringComparison.Ordinal) || v == r.ImageId)) return false;
         if (f.Has("label"))
@@ -104,8 +106,10 @@ public sealed partial class ContainerService
         if (s.Running)
         {
             var up = DateTime.UtcNow - DateTime.Parse(s.StartedAt, null, System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal);
-            return $"Up {HumanDuration(up)}{(s.Paused ? " (Paused)" : "")}";
+            return $"Up {HumanDuration(up)}{(s.Paused ? " (Paused)" : HealthSuffix(c))}";
         }
+        if (s.Restarting)
+            return $"Restarting ({s.ExitCode}) {HumanDuration(DateTime.UtcNow - DateTime.Parse(s.FinishedAt, null, System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal))} ago";
         if (s.FinishedAt == ContainerStateDto.ZeroTime) return "Created";
         var ago = DateTime.UtcNow - DateTime.Parse(s.FinishedAt, null, System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal);
         return $"Exited ({s.ExitCode}) {HumanDuration(ago)} ago";

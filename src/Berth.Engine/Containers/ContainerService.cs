@@ -110,7 +110,8 @@ public sealed partial class ContainerService
         if (hc.LogConfig.Type is not ("json-file" or "none" or "local"))
             throw EngineException.BadRequest($"failed to create task for container: logger: no log driver named '{hc.LogConfig.Type}' is registered");
         foreach (var b in hc.Binds ?? []) ValidateBind(b);
-        SpecBuilder.Capabilities(hc); // validates CapAdd
+        var healthcheck = Health.HealthcheckSettings.Merge(req.Healthcheck, ic.Healthcheck);
+        var warnings = RunFlagValidation.Validate(hc, healthcheck);
 
         List<string>? entrypoint = req.Entrypoint is { Count: > 0 } ? req.Entrypoint : req.Entrypoint is null ? ic.Entrypoint : null;
         List<string>? cmd = req.Cmd is { Count: > 0 } ? req.Cmd : (req.Entrypoint is null ? ic.Cmd : null);
@@ -134,7 +135,7 @@ public sealed partial class ContainerService
             HostConfig = hc,
             Config = new ContainerConfig
             {
-                Hostname = req.Hostname != "" ? req.Hostname : id[..12],
+                Hostname = req.Hostname != "" ? req.Hostname : hc.NetworkMode == "host" ? Environment.MachineName : id[..12],
                 Domainname = req.Domainname,
                 User = req.User != "" ? req.User : ic.User ?? "",
                 AttachStdin = req.AttachStdin, AttachStdout = req.AttachStdout, AttachStderr = req.AttachStderr,
@@ -149,9 +150,10 @@ public sealed partial class ContainerService
                 Labels = labels,
                 StopSignal = req.StopSignal ?? ic.StopSignal,
                 StopTimeout = req.StopTimeout,
+                Healthcheck = healthcheck,
             },
         };
-        var c = new Container(record);
+        var c = new Container(record) { CreateWarnings = warnings };
         string dir = ContainerDir(id);
         lock (_nameLock)
         {
@@ -215,13 +217,7 @@ public sealed partial class ContainerService
     {
         string host = SpecBuilder.HostnameOf(r);
         File.WriteAllText(r.HostnamePath, host + "\n");
-        var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
-        if (r.HostConfig.NetworkMode != "host") hosts += $"127.0.1.1\t{host}\n";
-        foreach (var e in r.HostConfig.ExtraHosts ?? [])
-        {
-            var kv = e.Split(':', 2);
-            if (kv.Length == 2) hosts += $"{kv[1]}\t{kv[0]}\n";
-        }
+        var hosts = SpecBuilder.HostsFile(r, host, _o.HostGatewayIp);
         File.WriteAllText(r.HostsPath, hosts);
         string resolv;
         if (r.HostConfig.Dns is { Count: > 0 } dns)
@@ -249,6 +245,11 @@ public sealed partial class ContainerService
         {
             if (c.Removing) throw EngineException.Conflict($"container is marked for removal and cannot be started");
             if (c.Running) throw EngineException.NotModified();
+            // A user's start: restart policies apply again, with a fresh back-off.
+            c.PendingRestart?.Cancel();
+            c.PendingRestart = null;
+            c.R.StoppedByUser = false;
+            c.RestartDelay = TimeSpan.Zero;
             await StartLockedAsync(c);
         }
         catch (EngineException e) when (e.Status != 304) { failed = true; throw; }
@@ -275,7 +276,7 @@ public sealed partial class ContainerService
         int pid;
         try
         {
-            var spec = SpecBuilder.Build(c.R, rootfs, _o.CgroupParent, _o.DataRoot);
+            var spec = SpecBuilder.Build(c.R, rootfs, _o.CgroupParent, _o.DataRoot, _o.InitPath);
             File.WriteAllBytes(Path.Combine(bundle, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, OciJsonContext.Default.Spec));
             File.Delete(ExitFilePath(id));
             EngineTiming.Mark(id, "spec written");
@@ -287,6 +288,7 @@ public sealed partial class ContainerService
             LibC.umount2(rootfs, MNT.DETACH);
             string msg = e is EngineException ee ? ee.Message : $"failed to create task for container: failed to create shim task: OCI runtime create failed: {e.Message}: unknown";
             c.R.State.Error = msg;
+            c.R.State.Restarting = false;
             c.R.State.ExitCode = msg.Contains("not found") || msg.Contains("no such file") ? 127 : msg.Contains("permission denied") ? 126 : 128;
             Persist(c);
             throw new EngineException(e is EngineException x ? x.Status : 400, msg);
@@ -310,11 +312,12 @@ public sealed partial class ContainerService
             throw EngineException.BadRequest($"failed to start container: {e.Message}");
         }
         var s = c.R.State;
-        s.Status = "running"; s.Running = true; s.Paused = false; s.Pid = pid; s.ExitCode = 0; s.Error = ""; s.OOMKilled = false;
+        s.Status = "running"; s.Running = true; s.Paused = false; s.Restarting = false; s.Pid = pid; s.ExitCode = 0; s.Error = ""; s.OOMKilled = false;
         s.StartedAt = Rfc3339(startedAt);
         c.R.HasShim = true;
         Persist(c, durable: false);
         StartMonitor(c, shim);
+        StartHealthMonitor(c);
         Publish(c, "start");
         EngineTiming.Mark(id, "started");
     }
@@ -428,14 +431,10 @@ public sealed partial class ContainerService
             s.FinishedAt = Rfc3339(atNano > 0 ? DateTime.UnixEpoch.AddTicks(atNano / 100) : DateTime.UtcNow);
             c.R.HasShim = false;
             c.Shim = null;
+            StopHealthMonitor(c);
             LibC.umount2(Path.Combine(BundleDir(c.Id), "rootfs"), MNT.DETACH);
             foreach (var e in c.Execs.Values.Where(e => e.Running)) { e.Running = false; e.Exited.TrySetResult(e.ExitCode ?? 137); }
-            var policy = c.R.HostConfig.RestartPolicy?.Name ?? "no";
-            if (!c.R.StoppedByUser && !c.Removing)
-            {
-                restart = policy is "always" or "unless-stopped"
-                    || policy == "on-failure" && code != 0 && (c.R.HostConfig.RestartPolicy!.MaximumRetryCount == 0 || c.R.RestartCount < c.R.HostConfig.RestartPolicy.MaximumRetryCount);
-            }
+            restart = DecideRestart(c, code);
             autoRemove = c.R.HostConfig.AutoRemove && !c.Removing;
             if (oom) Publish(c, "oom");
             // an AutoRemove container's record is deleted right after (a crash meanwhile: restore removes it)
@@ -450,26 +449,19 @@ public sealed partial class ContainerService
         {
             try { await RemoveAsync(c, force: true); } catch (Exception) { }
         }
-        else if (restart)
-        {
-            await Task.Delay(100);
-            await c.Lock.WaitAsync();
-            try
-            {
-                if (!c.Running && !c.Removing && !c.R.StoppedByUser)
-                {
-                    c.R.RestartCount++;
-                    try { await StartLockedAsync(c); Publish(c, "restart"); } catch (Exception) { }
-                }
-            }
-            finally { c.Lock.Release(); }
-        }
+        else if (restart) ScheduleRestart(c, c.RestartDelay);
     }
 
     // ---- stop, kill, restart, remove, wait ----
 
     public async Task<bool> StopAsync(Container c, int? timeout, string? signal = null)
     {
+        if (c.R.State.Restarting)
+        {
+            // docker stop of a restarting container ends the restarting
+            c.R.StoppedByUser = true;
+            if (await CancelRestartAsync(c) && !c.Running) { Persist(c); Publish(c, "stop"); return true; }
+        }
         if (!c.Running) return false;
         c.R.StoppedByUser = true;
         Persist(c);
@@ -497,6 +489,7 @@ public sealed partial class ContainerService
     public async Task KillAsync(Container c, string? signal)
     {
         int sig = ParseSignal(string.IsNullOrEmpty(signal) ? "SIGKILL" : signal);
+        if (c.R.State.Restarting && !c.Running) throw EngineException.Conflict($"Container {c.Id} is restarting, wait until the container is running");
         if (!c.Running) throw EngineException.Conflict($"cannot kill container: {c.R.Name.TrimStart('/')}: container {c.Id} is not running");
         if (sig == 9) { c.R.StoppedByUser = true; Persist(c); }
         await SignalAsync(c, sig);
@@ -542,6 +535,12 @@ public sealed partial class ContainerService
 
     public async Task RemoveAsync(Container c, bool force, bool volumes = false)
     {
+        if (c.R.State.Restarting && !c.Running)
+        {
+            if (!force) throw EngineException.Conflict($"You cannot remove a restarting container {c.Id}. Stop the container before attempting removal or force remove");
+            c.R.StoppedByUser = true;
+            await CancelRestartAsync(c);
+        }
         if (c.Running)
         {
             if (!force)
@@ -642,12 +641,17 @@ public sealed partial class ContainerService
             if (r is null) continue;
             var c = new Container(r);
             _containers[r.Id] = c;
-            if (!r.HasShim) continue;
+            if (!r.HasShim)
+            {
+                if (RestartOnDaemonStart(c)) ScheduleRestart(c, TimeSpan.Zero);
+                continue;
+            }
             var shim = new ShimClient(ShimSocket(r.Id));
             if (File.Exists(shim.SocketPath) && shim.Alive())
             {
                 c.Shim = shim;
                 StartMonitor(c, shim);
+                StartHealthMonitor(c);
             }
             else
             {

@@ -1,6 +1,7 @@
 using Berth.Engine.Api;
 using Berth.Oci.Defaults;
 using Berth.Oci.Runtime;
+using Mount = Berth.Oci.Runtime.Mount;
 
 namespace Berth.Engine.Containers;
 
@@ -13,7 +14,10 @@ public static class SpecBuilder
 {
     public const string DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-    public static Spec Build(ContainerRecord c, string rootfs, string cgroupParent, string dataRoot)
+    /// <summary>Where docker's --init puts its init binary inside the container.</summary>
+    public const string InitTarget = "/sbin/docker-init";
+
+    public static Spec Build(ContainerRecord c, string rootfs, string cgroupParent, string dataRoot, string? initPath = null)
     {
         var spec = RuncDefaults.Spec(false);
         var hc = c.HostConfig;
@@ -22,15 +26,17 @@ public static class SpecBuilder
         if (hc.GroupAdd is { } ga) foreach (var g in ga) if (uint.TryParse(g, out var n)) groups.Add(n);
 
         var caps = Capabilities(hc);
+        bool init = hc.Init == true && !string.IsNullOrEmpty(initPath);
+        List<string> args = init ? [InitTarget, "--", c.Path, .. c.Args] : [c.Path, .. c.Args];
         spec.Process = new Process
         {
             Terminal = c.Config.Tty,
             User = new User { Uid = uid, Gid = gid, AdditionalGids = groups.Count > 0 ? groups : null },
-            Args = [c.Path, .. c.Args],
+            Args = args,
             Env = c.Config.Env ?? [DefaultPath],
             Cwd = string.IsNullOrEmpty(c.Config.WorkingDir) ? "/" : c.Config.WorkingDir,
             Capabilities = new Berth.Oci.Runtime.Capabilities { Bounding = caps, Effective = caps, Permitted = caps },
-            NoNewPrivileges = hc.SecurityOpt?.Any(s => s is "no-new-privileges" or "no-new-privileges:true" or "no-new-privileges=true") == true,
+            NoNewPrivileges = NoNewPrivileges(hc),
             OomScoreAdj = hc.OomScoreAdj != 0 ? hc.OomScoreAdj : null,
         };
         if (c.Config.Tty && hc.ConsoleSize is [var h, var w] && h > 0 && w > 0)
@@ -48,25 +54,45 @@ public static class SpecBuilder
         foreach (var m in mounts)
         {
             if (m.Destination == "/dev/shm") m.Options = ["nosuid", "noexec", "nodev", "mode=1777", $"size={shm}"];
-            if (m.Destination == "/sys" && privileged) m.Options = ["nosuid", "noexec", "nodev"];
+            if (m.Destination == "/sys" && privileged) m.Options = ["nosuid", "noexec", "nodev", "rw"];
             if (m.Destination == "/sys/fs/cgroup") m.Options = ["nosuid", "noexec", "nodev", "relatime", privileged ? "rw" : "ro"];
         }
-        void Bind(string src, string dst, bool ro) =>
-            mounts.Add(new Mount { Destination = dst, Source = src, Type = "bind", Options = ["rbind", "rprivate", ro ? "ro" : "rw"] });
+        void Bind(string src, string dst, bool ro, string propagation = "rprivate", bool recursive = true) =>
+            mounts.Add(new Mount { Destination = dst, Source = src, Type = "bind", Options = [recursive ? "rbind" : "bind", propagation, ro ? "ro" : "rw"] });
         if (File.Exists(c.ResolvConfPath)) Bind(c.ResolvConfPath, "/etc/resolv.conf", false);
         if (File.Exists(c.HostnamePath)) Bind(c.HostnamePath, "/etc/hostname", false);
         if (File.Exists(c.HostsPath)) Bind(c.HostsPath, "/etc/hosts", false);
+        if (init) Bind(initPath!, InitTarget, true);
         foreach (var b in hc.Binds ?? [])
         {
             var (src, dst, ro) = ParseBind(b, dataRoot);
             Bind(src, dst, ro);
         }
-        foreach (var (dst, opts) in hc.Tmpfs ?? new())
+        foreach (var m in hc.Mounts ?? [])
         {
-            var o = new List<string> { "nosuid", "nodev", "noexec" };
-            if (!string.IsNullOrEmpty(opts)) o.AddRange(opts.Split(','));
-            mounts.Add(new Mount { Destination = dst, Source = "tmpfs", Type = "tmpfs", Options = o });
+            switch (m.Type)
+            {
+                case "bind":
+                    // --mount type=bind never creates its source (validated at create; it may have gone since).
+                    if (!Path.Exists(m.Source)) throw EngineException.BadRequest($"invalid mount config for type \"bind\": bind source path does not exist: {m.Source}");
+                    Bind(m.Source, m.Target, m.ReadOnly, m.BindOptions?.Propagation is { Length: > 0 } p ? p : "rprivate", m.BindOptions?.NonRecursive != true);
+                    break;
+                case "volume":
+                    string name = m.Source != "" ? m.Source : ContainerVolumeName(c.Id, m.Target);
+                    var (vsrc, _, _) = ParseBind($"{name}:{m.Target}", dataRoot);
+                    Bind(vsrc, m.Target, m.ReadOnly);
+                    break;
+                case "tmpfs":
+                    var to = new List<string> { "nosuid", "nodev", "noexec" };
+                    if (m.TmpfsOptions is { SizeBytes: > 0 } ts) to.Add($"size={ts.SizeBytes}");
+                    if (m.TmpfsOptions is { Mode: > 0 } tm) to.Add("mode=" + Convert.ToString(tm.Mode, 8));
+                    if (m.ReadOnly) to.Add("ro");
+                    mounts.Add(new Mount { Destination = m.Target, Source = "tmpfs", Type = "tmpfs", Options = to });
+                    break;
+            }
         }
+        foreach (var (dst, opts) in hc.Tmpfs ?? new())
+            mounts.Add(new Mount { Destination = dst, Source = "tmpfs", Type = "tmpfs", Options = TmpfsOptions(opts) });
 
         var linux = spec.Linux!;
         var ns = new List<LinuxNamespace> { new() { Type = "mount" } };
@@ -75,55 +101,247 @@ public static class SpecBuilder
         if (hc.IpcMode != "host") ns.Add(new() { Type = "ipc" });
         if (hc.UTSMode != "host") ns.Add(new() { Type = "uts" });
         linux.Namespaces = ns;
+        // A new network namespace has `lo` down; docker brings it up (for none and bridge alike).
+        if (hc.NetworkMode != "host" && !string.IsNullOrEmpty(initPath))
+            (spec.Hooks ??= new Hooks()).CreateRuntime = [new Hook { Path = initPath, Args = ["berth-init", "loopback-hook"] }];
         string parent = string.IsNullOrEmpty(hc.CgroupParent) ? cgroupParent : hc.CgroupParent;
         linux.CgroupsPath = $"{(parent.StartsWith('/') ? parent : "/" + parent).TrimEnd('/')}/{c.Id}";
         if (privileged)
         {
             linux.MaskedPaths = null;
             linux.ReadonlyPaths = null;
+            linux.Devices = HostDevices();
             linux.Resources = new LinuxResources { Devices = [new LinuxDeviceCgroup { Allow = true, Access = "rwm" }] };
         }
         else
         {
             linux.MaskedPaths = hc.MaskedPaths ?? DockerDefaults.MaskedPaths();
             linux.ReadonlyPaths = hc.ReadonlyPaths ?? DockerDefaults.ReadonlyPaths();
-            bool unconfined = hc.SecurityOpt?.Any(s => s is "seccomp=unconfined" or "seccomp:unconfined") == true;
-            if (!unconfined) linux.Seccomp = DockerDefaults.Seccomp(caps);
+            linux.Seccomp = SeccompOf(hc, caps);
         }
         var res = linux.Resources ??= new LinuxResources();
-        if (hc.Memory > 0) res.Memory = new LinuxMemory { Limit = hc.Memory, Swap = hc.MemorySwap != 0 ? hc.MemorySwap : hc.Memory * 2 };
-        if (hc.CpuShares > 0 || hc.NanoCpus > 0 || hc.CpuQuota > 0 || hc.CpusetCpus != "")
-        {
-            res.Cpu = new LinuxCpu();
-            if (hc.CpuShares > 0) res.Cpu.Shares = (ulong)hc.CpuShares;
-            if (hc.NanoCpus > 0) { res.Cpu.Period = 100000; res.Cpu.Quota = hc.NanoCpus * 100000 / 1_000_000_000; }
-            else if (hc.CpuQuota > 0) { res.Cpu.Quota = hc.CpuQuota; res.Cpu.Period = hc.CpuPeriod > 0 ? (ulong)hc.CpuPeriod : 100000; }
-            if (hc.CpusetCpus != "") res.Cpu.Cpus = hc.CpusetCpus;
-        }
+        res.Memory = MemoryOf(hc.Memory, hc.MemorySwap, hc.MemoryReservation, hc.OomKillDisable);
+        res.Cpu = CpuOf(hc.CpuShares, hc.NanoCpus, hc.CpuQuota, hc.CpuPeriod, hc.CpusetCpus, hc.CpusetMems);
         if (hc.PidsLimit is > 0) res.Pids = new LinuxPids { Limit = hc.PidsLimit.Value };
+        if (hc.BlkioWeight > 0) res.BlockIo = new LinuxBlockIo { Weight = hc.BlkioWeight };
         if (hc.Sysctls is { Count: > 0 }) linux.Sysctl = new(hc.Sysctls);
         return spec;
     }
 
+    /// <summary>The name of an anonymous volume (`--mount type=volume,dst=/x` without a source).</summary>
+    public static string ContainerVolumeName(string id, string target) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(id + target)));
+
+    /// <summary>Memory limits as docker maps them: swap is memory+swap (-1 unlimited); 0 fields are left alone.</summary>
+    public static LinuxMemory? MemoryOf(long memory, long swap, long reservation, bool? oomKillDisable)
+    {
+        if (memory <= 0 && swap == 0 && reservation <= 0 && oomKillDisable != true) return null;
+        var m = new LinuxMemory();
+        if (memory > 0) m.Limit = memory;
+        if (swap != 0) m.Swap = swap;
+        if (reservation > 0) m.Reservation = reservation;
+        if (oomKillDisable == true) m.DisableOomKiller = true;
+        return m;
+    }
+
+    /// <summary>CPU: --cpus becomes a CFS quota over a 100 ms period; shares, quota/period and cpusets as given.</summary>
+    public static LinuxCpu? CpuOf(long shares, long nanoCpus, long quota, long period, string cpus, string mems)
+    {
+        if (shares <= 0 && nanoCpus <= 0 && quota <= 0 && period <= 0 && cpus == "" && mems == "") return null;
+        var cpu = new LinuxCpu();
+        if (shares > 0) cpu.Shares = (ulong)shares;
+        if (nanoCpus > 0) { cpu.Period = 100000; cpu.Quota = nanoCpus * 100000 / 1_000_000_000; }
+        else
+        {
+            if (quota != 0) cpu.Quota = quota;
+            if (period > 0) cpu.Period = (ulong)period;
+        }
+        if (cpus != "") cpu.Cpus = cpus;
+        if (mems != "") cpu.Mems = mems;
+        return cpu;
+    }
+
+    /// <summary>--tmpfs options: docker's defaults (noexec, nosuid, nodev) with the user's options taking precedence.</summary>
+    public static List<string> TmpfsOptions(string? opts)
+    {
+        var user = string.IsNullOrEmpty(opts) ? [] : opts.Split(',', StringSplitOptions.RemoveEmptyEntries).ToList();
+        var result = new List<string>();
+        foreach (var (def, opposite) in new[] { ("noexec", "exec"), ("nosuid", "suid"), ("nodev", "dev") })
+            if (!user.Contains(opposite) && !user.Contains(def)) result.Add(def);
+        result.AddRange(user);
+        return result;
+    }
+
+    public static bool NoNewPrivileges(HostConfig hc)
+    {
+        bool nnp = false;
+        foreach (var o in hc.SecurityOpt ?? [])
+        {
+            var (k, v) = SplitSecurityOpt(o);
+            if (k == "no-new-privileges") nnp = v is null || bool.Parse(v);
+        }
+        return nnp;
+    }
+
+    /// <summary>key=value or key:value (docker accepts both); no-new-privileges may stand alone.</summary>
+    public static (string Key, string? Value) SplitSecurityOpt(string o)
+    {
+        int eq = o.IndexOf('='), colon = o.IndexOf(':');
+        int i = eq >= 0 && (colon < 0 || eq < colon) ? eq : colon;
+        return i < 0 ? (o, null) : (o[..i], o[(i + 1)..]);
+    }
+
+    /// <summary>The seccomp filter: docker's default, none for seccomp=unconfined, or a profile given in the option (the CLI sends the file's JSON).</summary>
+    public static LinuxSeccomp? SeccompOf(HostConfig hc, List<string> caps)
+    {
+        if (hc.Privileged) return null;
+        string? profile = null;
+        foreach (var o in hc.SecurityOpt ?? [])
+        {
+            var (k, v) = SplitSecurityOpt(o);
+            if (k == "seccomp") profile = v;
+        }
+        return profile switch
+        {
+            null or "" or "builtin" => DockerDefaults.Seccomp(caps),
+            "unconfined" => null,
+            _ => DockerSeccompProfile.Parse(profile, caps),
+        };
+    }
+
+    /// <summary>
+    /// /etc/hosts as docker writes it: for --network host a copy of the host's file, otherwise the
+    /// loopback entries; then each --add-host (host-gateway is the host's address), then the
+    /// container's own name.
+    /// </summary>
+    public static string HostsFile(ContainerRecord r, string hostname, string hostGatewayIp)
+    {
+        var sb = new System.Text.StringBuilder();
+        bool hostNet = r.HostConfig.NetworkMode == "host";
+        if (hostNet && File.Exists("/etc/hosts"))
+        {
+            var text = File.ReadAllText("/etc/hosts");
+            sb.Append(text);
+            if (text.Length > 0 && !text.EndsWith('\n')) sb.Append('\n');
+        }
+        else sb.Append("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
+        foreach (var e in r.HostConfig.ExtraHosts ?? [])
+        {
+            var (name, ip) = ParseExtraHost(e);
+            if (ip == "host-gateway") ip = HostGateway(hostGatewayIp);
+            sb.Append(ip).Append('\t').Append(name).Append('\n');
+        }
+        if (!hostNet) sb.Append("127.0.1.1\t").Append(hostname).Append('\n');
+        return sb.ToString();
+    }
+
+    /// <summary>name:ip or name=ip (the ip may itself contain colons: IPv6).</summary>
+    public static (string Name, string Ip) ParseExtraHost(string e)
+    {
+        int i = e.IndexOfAny([':', '=']);
+        if (i <= 0 || i == e.Length - 1) throw EngineException.BadRequest($"invalid IP address in add-host: \"{e}\"");
+        string name = e[..i], ip = e[(i + 1)..].Trim('[', ']');
+        if (ip != "host-gateway" && !System.Net.IPAddress.TryParse(ip, out _))
+            throw EngineException.BadRequest($"invalid IP address in add-host: \"{ip}\"");
+        return (name, ip);
+    }
+
+    /// <summary>--host-gateway-ip, else the IPv4 address of the host's default-route interface, else 127.0.0.1.</summary>
+    public static string HostGateway(string configured)
+    {
+        if (configured != "") return configured;
+        try
+        {
+            string? dev = File.ReadLines("/proc/net/route").Skip(1).Select(l => l.Split('\t')).FirstOrDefault(f => f.Length > 2 && f[1] == "00000000")?[0];
+            var nic = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces().FirstOrDefault(n => n.Name == dev);
+            var a = nic?.GetIPProperties().UnicastAddresses.FirstOrDefault(u => u.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
+            if (a is not null) return a.Address.ToString();
+        }
+        catch (Exception) { }
+        return "127.0.0.1";
+    }
+
     public static string HostnameOf(ContainerRecord c) => string.IsNullOrEmpty(c.Config.Hostname) ? c.Id[..12] : c.Config.Hostname;
 
+    /// <summary>
+    /// docker's capability rules: --privileged is every capability; --cap-add ALL is every one but
+    /// the dropped; --cap-drop ALL keeps only the added; otherwise the default set minus the dropped
+    /// plus the added. "Every capability" is what this daemon holds in its bounding set (as docker).
+    /// Unknown names are a 400 naming the field and the name.
+    /// </summary>
     public static List<string> Capabilities(HostConfig hc)
     {
-        if (hc.Privileged) return AllCaps.ToList();
-        var caps = new List<string>(DockerDefaults.Capabilities());
-        static string Norm(string c) => c.StartsWith("CAP_", StringComparison.OrdinalIgnoreCase) ? c.ToUpperInvariant() : "CAP_" + c.ToUpperInvariant();
-        foreach (var d in hc.CapDrop ?? [])
+        var available = AvailableCaps;
+        if (hc.Privileged) return available.ToList();
+        var add = Normalize(hc.CapAdd, "CapAdd");
+        var drop = Normalize(hc.CapDrop, "CapDrop");
+        foreach (var a in add)
+            if (a != "ALL" && !available.Contains(a))
+                throw EngineException.BadRequest($"invalid CapAdd: capability not supported by your kernel or not available in the current environment: \"{a}\"");
+        List<string> caps;
+        if (add.Contains("ALL")) caps = available.Where(x => !drop.Contains(x)).ToList();
+        else if (drop.Contains("ALL")) caps = add.Distinct().ToList();
+        else
         {
-            if (d.Equals("ALL", StringComparison.OrdinalIgnoreCase)) caps.Clear(); else caps.Remove(Norm(d));
-        }
-        foreach (var a in hc.CapAdd ?? [])
-        {
-            if (a.Equals("ALL", StringComparison.OrdinalIgnoreCase)) { caps = AllCaps.ToList(); continue; }
-            var n = Norm(a);
-            if (!AllCaps.Contains(n)) throw EngineException.BadRequest($"invalid CapAdd: unknown capability: \"{n}\"");
-            if (!caps.Contains(n)) caps.Add(n);
+            caps = DockerDefaults.Capabilities().Where(x => !drop.Contains(x) && available.Contains(x)).ToList();
+            foreach (var a in add) if (!caps.Contains(a)) caps.Add(a);
         }
         return caps;
+    }
+
+    private static List<string> Normalize(List<string>? names, string field)
+    {
+        var result = new List<string>();
+        foreach (var raw in names ?? [])
+        {
+            string n = raw.Trim().ToUpperInvariant();
+            if (n == "ALL") { result.Add(n); continue; }
+            if (!n.StartsWith("CAP_", StringComparison.Ordinal)) n = "CAP_" + n;
+            if (!AllCaps.Contains(n)) throw EngineException.BadRequest($"invalid {field}: unknown capability: \"{n}\"");
+            result.Add(n);
+        }
+        return result;
+    }
+
+    /// <summary>The capabilities in this daemon's bounding set (a container can get no other).</summary>
+    private static readonly Lazy<string[]> Bounding = new(() =>
+    {
+        ulong mask = ulong.MaxValue;
+        try
+        {
+            var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("CapBnd:", StringComparison.Ordinal));
+            if (line is not null) mask = Convert.ToUInt64(line[7..].Trim(), 16);
+        }
+        catch (IOException) { }
+        int last = int.TryParse(File.Exists("/proc/sys/kernel/cap_last_cap") ? File.ReadAllText("/proc/sys/kernel/cap_last_cap").Trim() : "", out var l) ? l : AllCaps.Length - 1;
+        return AllCaps.Where((_, i) => i <= last && (mask & (1UL << i)) != 0).ToArray();
+    });
+    private static string[] AvailableCaps => Bounding.Value;
+
+    /// <summary>Every character and block device under the host's /dev, for --privileged (docker skips pts, shm, mqueue and the console).</summary>
+    public static unsafe List<LinuxDevice> HostDevices()
+    {
+        var list = new List<LinuxDevice>();
+        var skipDirs = new HashSet<string> { "/dev/pts", "/dev/shm", "/dev/mqueue", "/dev/fd", "/dev/.lxc", "/dev/.udev" };
+        void Walk(string dir)
+        {
+            IEnumerable<string> entries;
+            try { entries = Directory.EnumerateFileSystemEntries(dir).ToList(); } catch (Exception) { return; }
+            foreach (var p in entries)
+            {
+                Berth.Linux.Interop.Stat st;
+                if (Berth.Linux.Interop.LibC.fstatat(-100, p, &st, 0x100) != 0) continue;
+                uint fmt = st.Mode & 0xF000;
+                if (fmt == 0x4000) { if (!skipDirs.Contains(p)) Walk(p); continue; }
+                if (fmt is not (0x2000 or 0x6000) || p == "/dev/console") continue;
+                ulong rdev = st.Rdev;
+                long major = (long)(((rdev >> 8) & 0xfff) | ((rdev >> 32) & ~0xfffUL));
+                long minor = (long)((rdev & 0xff) | ((rdev >> 12) & ~0xffUL));
+                list.Add(new LinuxDevice { Path = p, Type = fmt == 0x2000 ? "c" : "b", Major = major, Minor = minor, FileMode = st.Mode & 0xFFF, Uid = st.Uid, Gid = st.Gid });
+            }
+        }
+        Walk("/dev");
+        return list;
     }
 
     private static readonly string[] AllCaps =

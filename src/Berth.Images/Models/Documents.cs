@@ -84,6 +84,18 @@ public sealed class ContainerConfig
     [JsonPropertyName("ArgsEscaped")] public bool? ArgsEscaped { get; set; }
     [JsonPropertyName("OnBuild")] public List<string>? OnBuild { get; set; }
     [JsonPropertyName("Shell")] public List<string>? Shell { get; set; }
+    [JsonPropertyName("Healthcheck")] public ImageHealthcheck? Healthcheck { get; set; }
+}
+
+/// <summary>An image's HEALTHCHECK (durations in nanoseconds).</summary>
+public sealed class ImageHealthcheck
+{
+    [JsonPropertyName("Test")] public List<string>? Test { get; set; }
+    [JsonPropertyName("Interval")] public long? Interval { get; set; }
+    [JsonPropertyName("Timeout")] public long? Timeout { get; set; }
+    [JsonPropertyName("StartPeriod")] public long? StartPeriod { get; set; }
+    [JsonPropertyName("StartInterval")] public long? StartInterval { get; set; }
+    [JsonPropertyName("Retries")] public int? Retries { get; set; }
 }
 
 /// <summary>Serialises as <c>{}</c>, the value type of ExposedPorts and Volumes.</summary>
