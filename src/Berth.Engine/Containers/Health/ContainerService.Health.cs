@@ -67,7 +67,8 @@ public sealed partial class ContainerService
                         if (hs.FailingStreak >= retries) hs.Status = "unhealthy";
                     }
                     if (hs.Status != before) changed = hs.Status;
-                    Persist(c);
+                    Persist(c, durable: false); // a probe result need not survive a machine crash
+
                 }
                 finally { c.Lock.Release(); }
                 if (changed is not null) Publish(c, "health_status: " + changed);
