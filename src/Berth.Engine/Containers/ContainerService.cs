@@ -39,6 +39,8 @@ public sealed partial class ContainerService
         Directory.CreateDirectory(o.ContainersDir);
         Directory.CreateDirectory(o.BundlesDir);
         Directory.CreateDirectory(o.ShimDir);
+        Directory.CreateDirectory(o.RuntimeRoot, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        foreach (var d in new[] { o.ContainersDir, o.BundlesDir, o.RuntimeRoot }) TopDirectory.TrySet(d);
     }
 
     public IEnumerable<Container> All => _containers.Values;
