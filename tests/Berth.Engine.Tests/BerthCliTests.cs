@@ -197,7 +197,7 @@ public sealed class BerthCliTests(DaemonFixture d)
         Assert.Equal("hh nobody /tmp [/bin/sh] [-c true] v SIGUSR1", Hc("{{.Config.Hostname}} {{.Config.User}} {{.Config.WorkingDir}} {{.Config.Entrypoint}} {{.Config.Cmd}} {{.Config.Labels.k}} {{.Config.StopSignal}}"));
         var env = Hc("{{json .Config.Env}}");
         Assert.Contains("\"A=1\",\"B=2\",\"C=3\"", env);
-        // (--health-* goes out as Config.Healthcheck {Test: [CMD-SHELL, ...], Interval in ns, Retries}; berthd does not keep it yet.)
+        Assert.Equal("[CMD-SHELL true] 5000000000 2", Hc("{{.Config.Healthcheck.Test}} {{.Config.Healthcheck.Interval}} {{.Config.Healthcheck.Retries}}"));
         Ok(Berth("rm", n));
     }
 
