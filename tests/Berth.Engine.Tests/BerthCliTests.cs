@@ -285,10 +285,11 @@ public sealed class BerthCliTests(DaemonFixture d)
         {
             string repo = $"127.0.0.1:{port}/cli/bb";
             // Two images in the registry, built from the fixture's busybox tree with umoci: v2 has a layer v1 lacks.
+            // v1's layer carries a random file so that no other test's pull of the same tree makes it "Already exists".
             string layout = Path.Combine(dir, "oci"), bundle = Path.Combine(dir, "bundle");
             void Sh(string script) { var r = d.Run("sh", "-c", script); Assert.True(r.Code == 0, $"{script}: {r.Stderr}"); }
             Sh($"umoci init --layout {layout} && umoci new --image {layout}:v1 && umoci unpack --image {layout}:v1 {bundle} >/dev/null" +
-               $" && tar -C {bundle}/rootfs -xf {Path.Combine(d.Root, "rootfs-busybox.tar")} && umoci repack --image {layout}:v1 {bundle}" +
+               $" && tar -C {bundle}/rootfs -xf {Path.Combine(d.Root, "rootfs-busybox.tar")} && head -c 64 /dev/urandom > {bundle}/rootfs/.unique && umoci repack --image {layout}:v1 {bundle}" +
                $" && umoci config --image {layout}:v1 --config.cmd sh && rm -rf {bundle}" +
                $" && umoci unpack --image {layout}:v1 {bundle} >/dev/null && head -c 3000000 /dev/urandom > {bundle}/rootfs/big && umoci repack --image {layout}:v2 {bundle}");
             var until = DateTime.UtcNow.AddSeconds(30);
