@@ -275,10 +275,9 @@ public sealed partial class ContainerService
         return stored == sum;
     }
 
-    private sealed class ConcatenatedStream(Stream first, Stream second) : Stream
+    private sealed class ConcatenatedStream(Stream first, Stream second) : Berth.Images.Content.ForwardOnlyReadStream
     {
         private bool _firstDone;
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
         public override int Read(Span<byte> buffer)
         {
             if (!_firstDone)
@@ -289,15 +288,6 @@ public sealed partial class ContainerService
             }
             return second.Read(buffer);
         }
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     /// <summary>GET /containers/{id}/export: the container's root filesystem as a tar (its volumes left out, as docker's).</summary>
