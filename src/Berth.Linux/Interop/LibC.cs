@@ -140,6 +140,9 @@ public static unsafe partial class LibC
     [LibraryImport(Lib)]
     public static partial uint getuid();
 
+    [LibraryImport(Lib)]
+    public static partial uint geteuid();
+
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int kill(int pid, int sig);
 

@@ -29,9 +29,11 @@ public static class ContainerInit
             Logging.Timing.Mark("init: start");
             var req = channel.Receive(RuntimeJsonContext.Default.InitRequest)
                 ?? throw new RuntimeException("the parent closed the sync socket before sending the configuration");
+            Logging.Timing.Mark("init: request received");
             if (req.SpecFollows)
             {
                 req.Spec = Bundle.SpecLoader.Parse(channel.ReceiveRaw());
+                Logging.Timing.Mark("init: spec parsed");
                 req.Process = req.Spec.Process ?? new Berth.Oci.Runtime.Process();
             }
             if (req.Mode == "exec") RunExec(req, channel);
@@ -71,6 +73,7 @@ public static class ContainerInit
         int hostProcSelf = Errno.Check(LibC.open("/proc/self", O.PATH | O.DIRECTORY | O.CLOEXEC, 0), "open /proc/self");
 
         var rootfs = new RootfsBuilder(req);
+        Logging.Timing.Mark("init: host fds open");
         rootfs.Prepare();
 
         // prestart and createRuntime hooks run in the parent, in the runtime's namespaces.
@@ -85,7 +88,9 @@ public static class ContainerInit
         var state = req.State!;
         HookRunner.RunAll(spec.Hooks?.CreateContainer, "createContainer", state);
 
+        Logging.Timing.Mark("init: resumed");
         rootfs.PivotRoot();
+        Logging.Timing.Mark("init: pivoted");
         int slave = -1;
         if (req.Process.Terminal)
         {
@@ -103,6 +108,7 @@ public static class ContainerInit
             FdIo.WriteFile("/proc/sys/" + key.Replace('.', '/'), value);
         // Masks and read-only paths last: sysctls are written through /proc/sys before it turns read-only.
         rootfs.Finish();
+        Logging.Timing.Mark("init: masked");
 
         // Without spec.process there is nothing to run: the container can be created, but
         // `start` refuses it (and ends this init).

@@ -26,7 +26,6 @@ public sealed class ContainerCreator
     {
         Logging.Timing.Mark("create: start");
         StateStore.ValidateId(o.Id);
-        CgroupMoveWarmup.Start();
         string bundle = Path.GetFullPath(o.Bundle);
         var (spec, rawConfig) = SpecLoader.Load(bundle);
         Logging.Timing.Mark("config parsed");
@@ -35,8 +34,10 @@ public sealed class ContainerCreator
         if (spec.Process is { Terminal: true } && string.IsNullOrEmpty(o.ConsoleSocket))
             throw new RuntimeException("process.terminal is true: --console-socket is required");
         CapabilityAvailability.Check(spec);
+        Logging.Timing.Mark("config validated");
         // Compile the seccomp filter here, in the parent: the container never loads libseccomp.
-        SeccompProgram? seccomp = spec.Linux?.Seccomp is { } sc ? CompileSeccomp(sc) : null;
+        SeccompProgram? seccomp = spec.Linux?.Seccomp is { } sc ? CompileSeccomp(sc, _store.Root, rawConfig) : null;
+        if (seccomp is not null) Logging.Timing.Mark("seccomp compiled");
 
         string dir = _store.Claim(o.Id);
         ICgroupManager? cgroup = null;
@@ -49,6 +50,7 @@ public sealed class ContainerCreator
 
             cgroup = CgroupManager.Open(spec.Linux?.CgroupsPath is { Length: > 0 } cp ? cp : $"{DefaultCgroupParent}/{o.Id}");
             CreateCgroup(cgroup);
+            Logging.Timing.Mark("cgroup created");
             if (spec.Linux?.Resources is { } res) cgroup.Apply(DeviceRules.WithContainerDevices(res, spec.Linux.Devices));
 
             Logging.Timing.Mark("cgroup made");
@@ -187,11 +189,19 @@ public sealed class ContainerCreator
         return phases.Count > 0 ? phases : null;
     }
 
-    internal static SeccompProgram CompileSeccomp(LinuxSeccomp sc)
+    /// <summary>Validates and compiles linux.seccomp; with the raw config, through the root's cache.</summary>
+    internal static SeccompProgram CompileSeccomp(LinuxSeccomp sc, string? root = null, byte[]? rawConfig = null)
     {
         SeccompValidation.Validate(sc);
-        try { return Seccomp.Compile(sc); }
-        catch (SecurityConfigException e) { throw new RuntimeException(e.Message); }
+        return root is not null && rawConfig is not null
+            ? SeccompCache.GetOrCompile(root, rawConfig, sc, Compile)
+            : Compile(sc);
+
+        static SeccompProgram Compile(LinuxSeccomp sc)
+        {
+            try { return Seccomp.Compile(sc); }
+            catch (SecurityConfigException e) { throw new RuntimeException(e.Message); }
+        }
     }
 
     internal static unsafe void KillAndReap(int pid)

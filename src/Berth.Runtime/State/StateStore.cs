@@ -60,6 +60,8 @@ public sealed partial class StateStore
         File.Move(path + ".tmp", path, overwrite: true);
     }
 
+    public byte[] LoadRawConfig(string id) => File.ReadAllBytes(ConfigPath(id));
+
     public Berth.Oci.Runtime.Spec LoadConfig(string id) =>
         Bundle.SpecLoader.Parse(File.ReadAllBytes(ConfigPath(id)), ConfigPath(id));
 

@@ -80,6 +80,51 @@ public sealed class ContainerFeatureTests : IDisposable
     }
 
     [Fact]
+    public void A_cached_seccomp_program_is_used_only_while_nobody_else_can_write_it()
+    {
+        CommandResult RunDenied()
+        {
+            using var b = new BusyboxBundle().Script("mkdir /tmp/x; echo rc=$?");
+            b.Spec.Linux!.Seccomp = new LinuxSeccomp
+            {
+                DefaultAction = "SCMP_ACT_ALLOW",
+                Syscalls = new() { new LinuxSyscall { Names = new() { "mkdir", "mkdirat" }, Action = "SCMP_ACT_ERRNO", ErrnoRet = 95 } },
+            };
+            var r = _rt.RunBundle(b);
+            Assert.True(r.ExitCode == 0, r.ToString());
+            return r;
+        }
+
+        // The first create compiles and keeps the program, 0600 in a 0700 folder of the root.
+        Assert.Contains("rc=1", RunDenied().Stdout);
+        string folder = Path.Combine(_rt.Root, "@seccomp");
+        Assert.Equal((UnixFileMode)0x1c0, File.GetUnixFileMode(folder));
+        string entry = Assert.Single(Directory.GetFiles(folder));
+        Assert.Equal((UnixFileMode)0x180, File.GetUnixFileMode(entry));
+        DateTime written = File.GetLastWriteTimeUtc(entry);
+        // The second reads it back (the entry is not rewritten) and denies the same.
+        var again = RunDenied();
+        Assert.Contains("rc=1", again.Stdout);
+        Assert.Contains("Operation not supported", again.Stderr);
+        Assert.Equal(written, File.GetLastWriteTimeUtc(entry));
+
+        // An entry that anyone could have written is not trusted: swap its program for "allow
+        // everything" and make it 0666; the container must still be denied.
+        byte[] data = File.ReadAllBytes(entry);
+        int idLen = BitConverter.ToInt32(data, 4);
+        int bpfAt = 4 + 4 + idLen + 4 + 1;
+        int bpfLen = BitConverter.ToInt32(data, bpfAt);
+        byte[] allowAll = [0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x7f]; // BPF_RET|BPF_K, SECCOMP_RET_ALLOW
+        byte[] forged = [.. data[..bpfAt], .. BitConverter.GetBytes(allowAll.Length), .. allowAll, .. data[(bpfAt + 4 + bpfLen)..]];
+        File.WriteAllBytes(entry, forged);
+        File.SetUnixFileMode(entry, (UnixFileMode)0x1b6);
+        Assert.Contains("rc=1", RunDenied().Stdout);
+        // ... and it was replaced by a fresh entry of ours.
+        Assert.Equal((UnixFileMode)0x180, File.GetUnixFileMode(entry));
+        Assert.NotEqual(forged, File.ReadAllBytes(entry));
+    }
+
+    [Fact]
     public void Masked_paths_are_unreadable_and_readonly_paths_are_read_only()
     {
         using var b = new BusyboxBundle().Script(
