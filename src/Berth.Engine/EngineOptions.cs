@@ -8,6 +8,8 @@ public sealed class EngineOptions
     /// <summary>The API socket; default EXEC_ROOT/berth.sock.</summary>
     public string? Host { get; set; }
     public string RuntimePath { get; set; } = "";
+    /// <summary>The runtime is Berth's own: berthd may call its library in-process (start) and use its extensions.</summary>
+    public bool RuntimeIsBerth => Path.GetFileName(RuntimePath) == "berth-runtime";
     public string ShimPath { get; set; } = "";
     /// <summary>berth-init: the `--init` process and the loopback hook (docker's --init-path).</summary>
     public string InitPath { get; set; } = "";

@@ -212,8 +212,10 @@ public sealed unsafe class Shim
         new Thread(AcceptLoop) { IsBackground = true, Name = "accept" }.Start();
         int code = Reaper.RunUntil(init.Pid);
         long at = Native.NowUnixNs();
+        ShimTiming.Mark("init reaped");
         // The process is gone; its output ends when every holder of the pipes has closed them.
         init.WaitPumps(3000);
+        ShimTiming.Mark("output drained");
         bool oom = code == 137 && OomKills() > 0;
         var final = new ExitResult(code, oom, at);
         // Every line of output is on disk before anyone can learn of the exit (docker wait; then docker logs).
@@ -223,9 +225,18 @@ public sealed unsafe class Shim
         // follows at once (docker restart, a restart policy) mounts the same path and creates the same
         // id again, and a cleanup of ours after that detached its new root (its create then found an
         // empty directory: exec "sleep" not found) or deleted its new runtime state.
-        RunRuntime(["delete", "--force", _o.Id]);
-        Umount();
+        ShimTiming.Mark("exit file written");
+        // berthd's monitor, when it asked, takes the cleanup over (it is told first, and does it
+        // before anything can start the container again); otherwise it is done here.
+        if (!init.HandOverCleanup(final))
+        {
+            RunRuntime(["delete", "--force", _o.Id]);
+            ShimTiming.Mark("runtime delete done");
+            Umount();
+        }
         init.Finish(final);
+        ShimTiming.Mark("exit reported");
+        ShimTiming.Flush();
         _log?.Dispose();
         init.DrainSubscribers(3000);
         LibC.unlink(_o.Socket);
@@ -275,6 +286,9 @@ public sealed unsafe class Shim
                     LibC.close(c);
                     break;
                 }
+            case "WAIT" when w.Length > 1 && w[1] == "cleanup":
+                init.AddCleanupTaker(c);
+                break;
             case "WAIT":
                 init.AddWaiter(c);
                 break;

@@ -270,7 +270,7 @@ public sealed partial class ContainerService
         Directory.CreateDirectory(rootfs);
         LibC.umount2(rootfs, MNT.DETACH); // a mount left behind by a shim that was killed
         // state left by a shim that was killed (a shim deletes it before it reports the exit)
-        if (HasRuntimeState(id)) { try { await Runtime.RunAsync(id, bundle, "delete", "--force", id); } catch (RuntimeCommandException) { } }
+        if (HasRuntimeState(id)) await Runtime.DeleteAfterExitAsync(id, bundle);
         EngineTiming.Mark(id, "stale runtime state removed");
         Images.Snapshots.Mount(Images.Snapshots.MountsOf(id), rootfs);
         EngineTiming.Mark(id, "rootfs mounted");
@@ -278,7 +278,7 @@ public sealed partial class ContainerService
         int pid;
         try
         {
-            var spec = SpecBuilder.Build(c.R, rootfs, _o.CgroupParent, _o.DataRoot, _o.InitPath);
+            var spec = SpecBuilder.Build(c.R, rootfs, _o.CgroupParent, _o.DataRoot, _o.InitPath, runtimeBringsUpLoopback: _o.RuntimeIsBerth);
             File.WriteAllBytes(Path.Combine(bundle, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, OciJsonContext.Default.Spec));
             File.Delete(ExitFilePath(id));
             EngineTiming.Mark(id, "spec written");
@@ -305,9 +305,13 @@ public sealed partial class ContainerService
         // taken before the start: a program that ends at once must not finish before it started
         var startedAt = DateTime.UtcNow;
         EngineTiming.Mark(id, "attaches wired");
-        try { await Runtime.RunAsync(id, bundle, "start", id); }
+        // The monitor's WAIT goes to the shim before the start, so even a program that ends at once
+        // finds it there and hands berthd the cleanup (see WAIT cleanup).
+        StartMonitor(c, shim);
+        try { await Runtime.StartAsync(id, bundle); }
         catch (RuntimeCommandException e)
         {
+            c.Monitor?.Cancel();
             try { await Runtime.RunAsync(id, bundle, "delete", "--force", id); } catch (RuntimeCommandException) { }
             c.R.State.Error = e.Message;
             Persist(c);
@@ -318,7 +322,6 @@ public sealed partial class ContainerService
         s.StartedAt = Rfc3339(startedAt);
         c.R.HasShim = true;
         Persist(c, durable: false);
-        StartMonitor(c, shim);
         StartHealthMonitor(c);
         Publish(c, "start");
         EngineTiming.Mark(id, "started");
@@ -385,15 +388,20 @@ public sealed partial class ContainerService
     {
         var cts = new CancellationTokenSource();
         c.Monitor = cts;
+        // With berth-runtime, berthd removes the runtime state itself once told of the exit
+        // (in-process, before anything can start the container again). The request is sent here,
+        // on the caller's thread, as far as the connect and send complete at once.
+        var reply = shim.RequestAsync(_o.RuntimeIsBerth ? "WAIT cleanup" : "WAIT", cts.Token);
         _ = Task.Run(async () =>
         {
             int code = 255; bool oom = false; long at = 0;
             bool got = false;
             try
             {
-                var line = await shim.RequestAsync("WAIT", cts.Token);
+                var line = await reply;
                 var w = line.Split(' ');
                 if (w[0] == "EXIT") { code = int.Parse(w[1]); oom = w[2] == "1"; at = long.Parse(w[3]); got = true; }
+                if (w is [.., "cleanup"]) await Runtime.DeleteAfterExitAsync(c.Id, BundleDir(c.Id));
             }
             catch (OperationCanceledException) { return; }
             catch (Exception) { }
@@ -564,7 +572,7 @@ public sealed partial class ContainerService
             string rootfs = Path.Combine(BundleDir(c.Id), "rootfs");
             EngineTiming.Mark(c.Id, "remove");
             LibC.umount2(rootfs, MNT.DETACH);
-            if (HasRuntimeState(c.Id)) { try { await Runtime.RunAsync(c.Id, BundleDir(c.Id), "delete", "--force", c.Id); } catch (RuntimeCommandException) { } }
+            if (HasRuntimeState(c.Id)) await Runtime.DeleteAfterExitAsync(c.Id, BundleDir(c.Id));
             EngineTiming.Mark(c.Id, "runtime state deleted");
             try { Images.Snapshots.RemoveActive(c.Id); } catch (Exception) { }
             EngineTiming.Mark(c.Id, "snapshot removed");

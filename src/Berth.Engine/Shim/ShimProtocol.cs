@@ -19,6 +19,8 @@ public static class ShimProtocol
     // Requests:
     //   STATE                    -> "<created|running|stopped> <pid> <exitCode>"
     //   WAIT                     -> "EXIT <code> <oom 0|1> <exitedAt unix ns>" once the init has exited
+    //   WAIT cleanup             -> the same, told before the shim removes the runtime state and the
+    //                               rootfs mount; "... cleanup" at the end: that is now the client's job
     //   ATTACH <stdin 0|1>       -> "OK" once subscribed, then frames (output of the init; stdin frames accepted when 1)
     //   EXEC <execId> <tty 0|1> <stdin 0|1> <process.json path>
     //                            -> "OK <pid>" or "ERR <message>", then frames of that process

@@ -15,6 +15,9 @@ public static class ContainerInit
 {
     public const string SyncFdVariable = "_BERTH_SYNC_FD";
 
+    /// <summary>"up": the init brings up the loopback interface of the container's network namespace.</summary>
+    public const string LoopbackAnnotation = "run.berth.loopback";
+
     public static int Run()
     {
         int fd = int.Parse(Environment.GetEnvironmentVariable(SyncFdVariable) ?? "-1");
@@ -71,6 +74,11 @@ public static class ContainerInit
         int consoleSocket = req.ConsoleSocket is { Length: > 0 } cs ? FdPassing.ConnectUnix(cs) : -1;
         int fifo = FdPassing.Receive(channel.Fd); // exec.fifo, O_PATH, sent after the request
         int hostProcSelf = Errno.Check(LibC.open("/proc/self", O.PATH | O.DIRECTORY | O.CLOEXEC, 0), "open /proc/self");
+
+        // An engine's request (annotation) to bring up `lo` of the container's own network
+        // namespace, as docker does for every container; it spares a createRuntime hook process.
+        if (spec.Annotations?.GetValueOrDefault(LoopbackAnnotation) == "up" && spec.Linux?.Namespaces?.Any(n => n.Type == "network") == true)
+            Berth.Linux.Net.Loopback.BringUp();
 
         var rootfs = new RootfsBuilder(req);
         Logging.Timing.Mark("init: host fds open");

@@ -125,6 +125,23 @@ public sealed class ContainerFeatureTests : IDisposable
     }
 
     [Fact]
+    public void The_loopback_annotation_brings_lo_up_in_the_containers_network_namespace()
+    {
+        string Lo(bool annotate)
+        {
+            using var b = new BusyboxBundle().Script("ip -o link show lo");
+            if (!b.Spec.Linux!.Namespaces!.Any(n => n.Type == "network")) b.Spec.Linux.Namespaces.Add(new LinuxNamespace { Type = "network" });
+            if (annotate) (b.Spec.Annotations ??= new())["run.berth.loopback"] = "up";
+            var r = _rt.RunBundle(b);
+            Assert.True(r.ExitCode == 0, r.ToString());
+            return r.Stdout;
+        }
+        // A new network namespace starts with lo down (as runc leaves it); the engine's annotation asks the init to bring it up.
+        Assert.Contains("<LOOPBACK>", Lo(annotate: false));
+        Assert.Matches(@"<LOOPBACK,UP,LOWER_UP>", Lo(annotate: true));
+    }
+
+    [Fact]
     public void Masked_paths_are_unreadable_and_readonly_paths_are_read_only()
     {
         using var b = new BusyboxBundle().Script(
