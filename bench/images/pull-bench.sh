@@ -3,7 +3,7 @@
 # small files) built with umoci, pushed with skopeo to a local docker-registry on 127.0.0.1, then
 # pulled by `berth pull` (download, digest check, decompression and extraction into overlay
 # snapshots) and by `skopeo copy docker://... oci:DIR` (download into an OCI layout; it does not
-# extract), and by `docker pull` when a Docker engine answers. hyperfine runs them side by side in
+# extract), and by `docker pull` to a dockerd of its own when docker.io is installed. hyperfine runs them side by side in
 # one run, a fresh destination for every run; the medians and ratios go into docs/benchmarks.md.
 #
 #   bench/images/pull-bench.sh            # needs root, docker-registry, skopeo, umoci, hyperfine, busybox-static
@@ -20,7 +20,15 @@ for tool in docker-registry skopeo umoci hyperfine busybox python3; do
 done
 
 rm -rf "$WORK"; mkdir -p "$WORK"
-cleanup() { [ -n "${REG_PID:-}" ] && kill "$REG_PID" 2>/dev/null || true; }
+cleanup() {
+  [ -n "${REG_PID:-}" ] && kill "$REG_PID" 2>/dev/null || true
+  if [ -n "${DOCKERD_PID:-}" ]; then
+    kill "$DOCKERD_PID" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
+    pkill -f "containerd --config $WORK/docker/exec" 2>/dev/null || true
+    grep -o " $WORK/docker[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+  fi
+}
 trap cleanup EXIT
 
 echo "== publishing berth (NativeAOT)"
@@ -77,10 +85,29 @@ COMPRESSED=$(skopeo inspect --raw --tls-verify=false "docker://$REF" | python3 -
 LAYERS=$(skopeo inspect --raw --tls-verify=false "docker://$REF" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["layers"]))')
 echo "   $LAYERS layers, $((COMPRESSED / 1000000)) MB compressed"
 
+# docker pull, when Debian's docker.io is installed (for the benchmark only: apt-get install -y
+# docker.io): a dockerd of its own (data root, exec root and socket under $WORK), in the host's
+# network namespace so it reaches the registry on 127.0.0.1 (a loopback registry needs no
+# --insecure-registry), with no bridge and no iptables rules, so the host's network is untouched.
+DOCKER=()
+DOCKER_NOTE="Docker's engine is not installed here: docker pull not measured."
+if command -v dockerd >/dev/null && command -v docker >/dev/null; then
+  mkdir -p "$WORK/docker"
+  dockerd --data-root "$WORK/docker/data" --exec-root "$WORK/docker/exec" -H "unix://$WORK/docker.sock" \
+    --pidfile "$WORK/docker/dockerd.pid" --bridge none --iptables=false --ip6tables=false --storage-driver overlay2 \
+    --log-level warn >"$WORK/dockerd.log" 2>&1 &
+  DOCKERD_PID=$!
+  for _ in $(seq 300); do docker -H "unix://$WORK/docker.sock" info >/dev/null 2>&1 && break; sleep 0.1; done
+  if docker -H "unix://$WORK/docker.sock" info >/dev/null 2>&1; then
+    DOCKER=(docker -H "unix://$WORK/docker.sock")
+    DOCKER_NOTE="docker pull: Debian's docker.io $(dockerd --version | awk '{print $3}' | tr -d ,) (overlay2 on the same disk), its previous copy removed with docker rmi before each run (not timed)."
+  else
+    DOCKER_NOTE="dockerd did not start (see $WORK/dockerd.log): docker pull not measured."
+  fi
+fi
+
 # Two placements of the destinations: the machine's disk (where /var/lib/berth lives) and tmpfs
 # (/dev/shm), which takes the filesystem's cost of creating files out of the comparison.
-DOCKER_NOTE="Docker's engine is not running here: docker pull not measured."
-docker info >/dev/null 2>&1 && DOCKER_NOTE="docker pull (disk only) includes a docker rmi of the previous copy."
 for place in disk tmpfs; do
   if [ "$place" = disk ]; then DEST="$WORK/dest"; else DEST="/dev/shm/berth-pull-bench"; fi
   rm -rf "$DEST"; mkdir -p "$DEST"
@@ -88,14 +115,18 @@ for place in disk tmpfs; do
   CMD_SKOPEO="skopeo copy --quiet --src-tls-verify=false docker://$REF oci:$DEST/skopeo-dest:x"
   # The same work as a pull that leaves a usable root filesystem: download, then unpack.
   CMD_UNPACK="$CMD_SKOPEO && umoci unpack --image $DEST/skopeo-dest:x $DEST/skopeo-dest/bundle >/dev/null"
+  # One --prepare per command (hyperfine pairs them in order): a fresh destination for each run.
+  PREP="rm -rf $DEST/berth-root $DEST/skopeo-dest; sync"
   ARGS=(--warmup 1 --runs "$RUNS" --export-json "$WORK/hyperfine-$place.json"
-    --prepare "rm -rf $DEST/berth-root $DEST/skopeo-dest; sync"
-    -n "berth pull" "$CMD_BERTH" -n "skopeo copy" "$CMD_SKOPEO" -n "skopeo copy + umoci unpack" "$CMD_UNPACK")
+    --prepare "$PREP" -n "berth pull" "$CMD_BERTH" --prepare "$PREP" -n "skopeo copy" "$CMD_SKOPEO"
+    --prepare "$PREP" -n "skopeo copy + umoci unpack" "$CMD_UNPACK")
   if [ -n "${BASELINE_BERTH:-}" ]; then     # another berth binary (an older commit), side by side in the same run
-    ARGS+=(-n "berth pull (baseline)" "$BASELINE_BERTH --root $DEST/berth-root pull -q $REF")
+    ARGS+=(--prepare "$PREP" -n "berth pull (baseline)" "$BASELINE_BERTH --root $DEST/berth-root pull -q $REF")
   fi
-  if [ "$place" = disk ] && docker info >/dev/null 2>&1; then
-    ARGS+=(-n "docker pull" "docker rmi -f $REF >/dev/null 2>&1; docker pull -q $REF")
+  if [ "$place" = disk ] && [ ${#DOCKER[@]} -gt 0 ]; then
+    CMD_DOCKER="${DOCKER[*]} pull -q $REF"
+    ARGS+=(--prepare "${DOCKER[*]} rmi -f $REF >/dev/null 2>&1; ${DOCKER[*]} image prune -f >/dev/null 2>&1; sync" -n "docker pull" "$CMD_DOCKER")
+    echo "$CMD_DOCKER" >"$WORK/cmd-docker"
   fi
   echo "== hyperfine ($place)"
   hyperfine "${ARGS[@]}"
@@ -127,7 +158,7 @@ PY
 CREATE_DISK=$(create_cost "$WORK" plain); CREATE_DISK_SPREAD=$(create_cost "$WORK" spread); CREATE_TMPFS=$(create_cost /dev/shm plain)
 
 python3 - "$WORK" "$REPO/docs/benchmarks.md" "$LAYERS" "$COMPRESSED" "$SIZE" "$RUNS" "$DOCKER_NOTE" "$CREATE_DISK" "$CREATE_TMPFS" "$CREATE_DISK_SPREAD" <<'PY'
-import json, sys, re, datetime
+import json, sys, re, datetime, os
 work, doc, layers, comp, size, runs, note, cdisk, ctmpfs, cspread = sys.argv[1:11]
 rows, cmds = [], []
 for place in ("disk", "tmpfs"):
@@ -137,6 +168,9 @@ for place in ("disk", "tmpfs"):
         rows.append(f"| {place} | {name} | {r['median']:.3f} s | {r['min']:.3f} s | {r['max']:.3f} s | {r['median'] / b:.2f} |")
     cmds.append(f"- {place}: `{open(f'{work}/cmd-berth-{place}').read().strip()}`, `{open(f'{work}/cmd-skopeo-{place}').read().strip()}`"
                 f" and `{open(f'{work}/cmd-unpack-{place}').read().strip()}`")
+    if place == "disk" and os.path.exists(f"{work}/cmd-docker"):
+        cmds[-1] += f"; `{open(f'{work}/cmd-docker').read().strip()}`"
+
 section = f"""<!-- images-pull-bench:start -->
 ## Images: pull from a local registry
 

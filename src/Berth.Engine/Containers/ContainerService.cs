@@ -1,3 +1,4 @@
+using Berth.Linux.Cgroups;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Sockets;
@@ -82,6 +83,8 @@ public sealed partial class ContainerService
 
     public Container Create(CreateRequest req, string? name)
     {
+        CgroupMoveWarmup.Kick(); // a start usually follows: its cgroup move then finds the lock warm
+
         if (string.IsNullOrEmpty(req.Image)) throw EngineException.BadRequest("Config cannot be empty in order to create a container");
         if (name is not null && name != "")
         {
@@ -267,6 +270,7 @@ public sealed partial class ContainerService
     {
         string id = c.Id, bundle = BundleDir(id), rootfs = Path.Combine(bundle, "rootfs");
         EngineTiming.Mark(id, "start");
+        CgroupMoveWarmup.Kick();
         Directory.CreateDirectory(rootfs);
         LibC.umount2(rootfs, MNT.DETACH); // a mount left behind by a shim that was killed
         // state left by a shim that was killed (a shim deletes it before it reports the exit)
