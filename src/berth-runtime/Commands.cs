@@ -82,7 +82,12 @@ internal static class Commands
     {
         var p = new ArgParser().Parse(args);
         var report = Container.Load(store, p.RequireId("state")).Report();
-        Console.WriteLine(JsonSerializer.Serialize(report, RuntimeIndentedJsonContext.Default.StateReport));
+        // Hand-written (SavedStateJson): a JsonSerializer first call would be most of `state`'s own work.
+        using (var stdout = Console.OpenStandardOutput())
+        {
+            stdout.Write(SavedStateJson.WriteReport(report));
+            stdout.Write("\n"u8);
+        }
         return 0;
     }
 
@@ -122,7 +127,7 @@ internal static class Commands
         if (p.Get("process") is string file)
         {
             byte[] json = file == "-" ? ReadStdin() : File.ReadAllBytes(file);
-            process = SpecLoader.ParseAs(json, OciJsonContext.Default.Process, file);
+            process = SpecLoader.ParseProcess(json, file);
         }
         else
         {
@@ -303,7 +308,7 @@ internal static class Commands
         if (p.Get("resources") is string file)
         {
             byte[] json = file == "-" ? ReadStdin() : File.ReadAllBytes(file);
-            res = SpecLoader.ParseAs(json, OciJsonContext.Default.LinuxResources, file == "-" ? "resources" : file);
+            res = SpecLoader.ParseResources(json, file == "-" ? "resources" : file);
         }
         else
         {

@@ -30,7 +30,7 @@ public static class ContainerInit
         try
         {
             Logging.Timing.Mark("init: start");
-            var req = channel.Receive(RuntimeJsonContext.Default.InitRequest)
+            var req = channel.ReceiveRequest()
                 ?? throw new RuntimeException("the parent closed the sync socket before sending the configuration");
             Logging.Timing.Mark("init: request received");
             if (req.SpecFollows)

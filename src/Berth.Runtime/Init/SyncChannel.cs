@@ -1,6 +1,4 @@
 using System.Buffers.Binary;
-using System.Text.Json;
-using System.Text.Json.Serialization.Metadata;
 using Berth.Linux.Interop;
 using Berth.Linux.Io;
 
@@ -14,25 +12,22 @@ public sealed class SyncChannel : IDisposable
     public bool Closed { get; private set; }
     public SyncChannel(int fd) => Fd = fd;
 
-    public void Send<T>(T value, JsonTypeInfo<T> type)
-    {
-        byte[] body = JsonSerializer.SerializeToUtf8Bytes(value, type);
-        byte[] frame = new byte[4 + body.Length];
-        BinaryPrimitives.WriteInt32LittleEndian(frame, body.Length);
-        body.CopyTo(frame, 4);
-        FdIo.WriteAll(Fd, frame);
-    }
+    /// <summary>The init's orders (hand-written JSON: see InitRequestJson).</summary>
+    public void SendRequest(InitRequest request) => SendRaw(InitRequestJson.Write(request));
 
-    /// <summary>The next frame, or default when the other side closed the socket.</summary>
-    public T? Receive<T>(JsonTypeInfo<T> type)
+    /// <summary>The parent's orders, or null when it closed the socket first.</summary>
+    public InitRequest? ReceiveRequest() => ReceiveFrame() is { } body ? InitRequestJson.Read(body) : null;
+
+    /// <summary>The next frame's bytes, or null when the other side closed the socket.</summary>
+    private byte[]? ReceiveFrame()
     {
         Span<byte> len = stackalloc byte[4];
-        if (!FdIo.ReadExactly(Fd, len)) return default;
+        if (!FdIo.ReadExactly(Fd, len)) return null;
         int n = BinaryPrimitives.ReadInt32LittleEndian(len);
         if (n < 0 || n > 64 << 20) throw new IOException($"bad frame length {n} on the sync socket");
         byte[] body = new byte[n];
         if (!FdIo.ReadExactly(Fd, body)) throw new EndOfStreamException("sync socket closed mid-frame");
-        return JsonSerializer.Deserialize(body, type);
+        return body;
     }
 
     /// <summary>A frame of raw bytes (the config.json as validated, so the parent need not re-serialize it).</summary>
@@ -44,21 +39,14 @@ public sealed class SyncChannel : IDisposable
         FdIo.WriteAll(Fd, frame);
     }
 
-    public byte[] ReceiveRaw()
-    {
-        Span<byte> len = stackalloc byte[4];
-        if (!FdIo.ReadExactly(Fd, len)) throw new EndOfStreamException("sync socket closed before the config arrived");
-        int n = BinaryPrimitives.ReadInt32LittleEndian(len);
-        if (n < 0 || n > 64 << 20) throw new IOException($"bad frame length {n} on the sync socket");
-        byte[] body = new byte[n];
-        if (!FdIo.ReadExactly(Fd, body)) throw new EndOfStreamException("sync socket closed mid-frame");
-        return body;
-    }
+    public byte[] ReceiveRaw() =>
+        ReceiveFrame() ?? throw new EndOfStreamException("sync socket closed before the config arrived");
 
     public void SendMessage(string type, string? error = null) =>
-        Send(new InitMessage { Type = type, Error = error }, RuntimeJsonContext.Default.InitMessage);
+        SendRaw(InitRequestJson.Write(new InitMessage { Type = type, Error = error }));
 
-    public InitMessage? ReceiveMessage() => Receive(RuntimeJsonContext.Default.InitMessage);
+    /// <summary>The next message, or null when the other side closed the socket.</summary>
+    public InitMessage? ReceiveMessage() => ReceiveFrame() is { } body ? InitRequestJson.ReadMessage(body) : null;
 
     public void Dispose()
     {

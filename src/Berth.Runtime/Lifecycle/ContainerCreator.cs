@@ -66,7 +66,7 @@ public sealed class ContainerCreator
                 // The hooks of create see "created": the spec's state is "created" once the
                 // environment is built (lifecycle step 2), before prestart/createRuntime run.
                 var state = new ContainerState { Id = o.Id, Status = "created", Pid = pid, Bundle = bundle, Annotations = spec.Annotations };
-                channel.Send(new InitRequest
+                channel.SendRequest(new InitRequest
                 {
                     Mode = "create",
                     Id = o.Id,
@@ -89,7 +89,7 @@ public sealed class ContainerCreator
                     NewCgroupNamespace = (plan.CloneFlags & CLONE.NEWCGROUP) != 0,
                     HostMountNamespace = HostMounts.InHostNamespace(spec),
                     State = state,
-                }, RuntimeJsonContext.Default.InitRequest);
+                });
                 channel.SendRaw(rawConfig);
                 // exec.fifo travels as a descriptor: in a user namespace the init's uid may not
                 // traverse --root (0700), as runc hands its init an inherited fd.

@@ -40,7 +40,7 @@ public static unsafe class ContainerExecutor
             {
                 try
                 {
-                    channel.Send(new InitRequest
+                    channel.SendRequest(new InitRequest
                     {
                         Mode = "exec",
                         Id = c.Id,
@@ -50,7 +50,7 @@ public static unsafe class ContainerExecutor
                         PreserveFds = o.PreserveFds,
                         SeccompBpf = seccomp?.Bpf,
                         SeccompFlags = seccomp?.Flags ?? 0,
-                    }, RuntimeJsonContext.Default.InitRequest);
+                    });
                     while (true)
                     {
                         var msg = channel.ReceiveMessage() ?? throw new RuntimeException("the exec'd process exited before it started");

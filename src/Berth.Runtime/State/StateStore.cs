@@ -46,7 +46,7 @@ public sealed partial class StateStore
     {
         string path = StatePath(state.Id);
         string tmp = path + ".tmp";
-        File.WriteAllBytes(tmp, JsonSerializer.SerializeToUtf8Bytes(state, RuntimeJsonContext.Default.SavedState));
+        File.WriteAllBytes(tmp, SavedStateJson.Write(state));
         File.Move(tmp, path, overwrite: true);
     }
 
@@ -70,7 +70,7 @@ public sealed partial class StateStore
         ValidateId(id);
         try
         {
-            return JsonSerializer.Deserialize(File.ReadAllBytes(StatePath(id)), RuntimeJsonContext.Default.SavedState)
+            return SavedStateJson.Read(File.ReadAllBytes(StatePath(id)))
                 ?? throw new RuntimeException($"container \"{id}\": state is empty");
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
