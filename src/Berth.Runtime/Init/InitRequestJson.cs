@@ -1,8 +1,8 @@
 using System.Buffers;
 using System.Text.Json;
-using Berth.Oci;
 using Berth.Oci.Runtime;
 using Berth.Oci.Runtime.Reading;
+using Berth.Oci.Runtime.Writing;
 
 namespace Berth.Runtime.Init;
 
@@ -28,12 +28,12 @@ public static class InitRequestJson
             w.WriteBoolean("specFollows", r.SpecFollows);
             if (r.Process is not null)
             {
-                // exec only (create's process is in the spec): the one place left to JsonSerializer.
+                // exec only: create's process is in the spec.
                 w.WritePropertyName("process");
-                JsonSerializer.Serialize(w, r.Process, OciJsonContext.Default.Process);
+                OciWriter.WriteProcess(w, r.Process);
             }
-            OciReader.WriteStringOrSkip(w, "fifoPath", r.FifoPath);
-            OciReader.WriteStringOrSkip(w, "consoleSocket", r.ConsoleSocket);
+            OciWriter.StringOrSkip(w, "fifoPath", r.FifoPath);
+            OciWriter.StringOrSkip(w, "consoleSocket", r.ConsoleSocket);
             w.WriteBoolean("noPivot", r.NoPivot);
             w.WriteNumber("preserveFds", r.PreserveFds);
             if (r.SeccompBpf is not null) w.WriteBase64String("seccompBpf", r.SeccompBpf);
@@ -58,7 +58,7 @@ public static class InitRequestJson
             if (r.State is not null)
             {
                 w.WritePropertyName("state");
-                OciReader.WriteContainerState(w, r.State);
+                OciWriter.WriteContainerState(w, r.State);
             }
             w.WriteEndObject();
         }
@@ -119,7 +119,7 @@ public static class InitRequestJson
         {
             w.WriteStartObject();
             w.WriteString("type", m.Type);
-            OciReader.WriteStringOrSkip(w, "error", m.Error);
+            OciWriter.StringOrSkip(w, "error", m.Error);
             w.WriteNumber("pid", m.Pid);
             w.WriteEndObject();
         }

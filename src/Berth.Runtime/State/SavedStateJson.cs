@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Berth.Oci.Runtime.Reading;
+using Berth.Oci.Runtime.Writing;
 
 namespace Berth.Runtime.State;
 
@@ -24,11 +25,11 @@ public static class SavedStateJson
             w.WriteString("rootfs", s.Rootfs);
             w.WriteString("created", s.Created);
             w.WriteString("owner", s.Owner);
-            OciReader.WriteMap(w, "cgroupPaths", s.CgroupPaths);
-            OciReader.WriteMap(w, "annotations", s.Annotations);
+            OciWriter.Map(w, "cgroupPaths", s.CgroupPaths);
+            OciWriter.Map(w, "annotations", s.Annotations);
             w.WriteBoolean("hasProcess", s.HasProcess);
             w.WriteBoolean("hostMountNamespace", s.HostMountNamespace);
-            OciReader.WriteStrings(w, "hooks", s.HookPhases);
+            OciWriter.Strings(w, "hooks", s.HookPhases);
             w.WriteEndObject();
         }
         return buf.WrittenSpan.ToArray();
@@ -76,7 +77,7 @@ public static class SavedStateJson
             w.WriteString("rootfs", r.Rootfs);
             w.WriteString("created", r.Created);
             w.WriteString("owner", r.Owner);
-            OciReader.WriteMap(w, "annotations", r.Annotations);
+            OciWriter.Map(w, "annotations", r.Annotations);
             w.WriteEndObject();
         }
         return buf.WrittenSpan.ToArray();
