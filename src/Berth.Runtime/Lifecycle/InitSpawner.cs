@@ -90,11 +90,12 @@ internal static unsafe class InitSpawner
                 if (plan.UidMappings is { Count: > 0 }) WriteMap(pid, "uid_map", plan.UidMappings);
                 if (plan.GidMappings is { Count: > 0 }) WriteMap(pid, "gid_map", plan.GidMappings);
                 if (!deferCgroup) plan.Cgroup?.AddProcess(pid);
-                // Deferred: start the move now, on another thread, so the cgroup v1 RCU wait runs
-                // alongside the child's exec and start-up; the caller waits for it before resuming the init.
-                else if (plan.Cgroup is { } cg) plan.PendingCgroupMove = Task.Run(() => cg.AddProcess(pid));
                 byte go = (byte)'G';
                 if (LibC.write(parentFd, &go, 1) != 1) throw new LinuxException(Errno.Last, "releasing the container process");
+                // Deferred: the move runs on a thread of its own (not the thread pool, whose start-up
+                // costs a millisecond), after the child is released, so the cgroup v1 RCU wait runs
+                // alongside the child's exec and start-up; the caller waits for it before resuming the init.
+                if (deferCgroup && plan.Cgroup is { } cg) plan.PendingCgroupMove = MoveOnThread(cg, pid);
             }
             catch
             {
@@ -117,6 +118,17 @@ internal static unsafe class InitSpawner
             if (childFd >= 0) LibC.close(childFd);
             if (exe >= 0) LibC.close(exe);
         }
+    }
+
+    private static Task MoveOnThread(ICgroupManager cg, int pid)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        new Thread(() =>
+        {
+            try { cg.AddProcess(pid); done.SetResult(); }
+            catch (Exception e) { done.SetException(e); }
+        }) { IsBackground = true, Name = "cgroup-move" }.Start();
+        return done.Task;
     }
 
     /// <summary>The runtime binary's path, if it still is the file we run from.</summary>
