@@ -42,7 +42,12 @@ public sealed partial class ContainerService
         Directory.CreateDirectory(o.ShimDir);
         Directory.CreateDirectory(o.RuntimeRoot, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         foreach (var d in new[] { o.ContainersDir, o.BundlesDir, o.RuntimeRoot }) TopDirectory.TrySet(d);
+        Trash.Empty(o.ContainersDir);
+        Trash.Empty(o.BundlesDir);
     }
+
+    /// <summary>Where removed containers' files go to be deleted after the answer.</summary>
+    private readonly Trash _trash = new();
 
     public IEnumerable<Container> All => _containers.Values;
 
@@ -578,11 +583,17 @@ public sealed partial class ContainerService
             LibC.umount2(rootfs, MNT.DETACH);
             if (HasRuntimeState(c.Id)) await Runtime.DeleteAfterExitAsync(c.Id, BundleDir(c.Id));
             EngineTiming.Mark(c.Id, "runtime state deleted");
-            try { Images.Snapshots.RemoveActive(c.Id); } catch (Exception) { }
+            // Each folder leaves its name now and is deleted after the answer (see Trash).
+            try
+            {
+                if (Images.Snapshots.DetachActive(c.Id) is { } detached)
+                    _trash.Later(() => Images.Snapshots.DeleteDetached(detached));
+            }
+            catch (Exception) { }
             EngineTiming.Mark(c.Id, "snapshot removed");
-            try { Directory.Delete(BundleDir(c.Id), true); } catch (IOException) { }
+            try { _trash.Discard(BundleDir(c.Id)); } catch (IOException) { }
             EngineTiming.Mark(c.Id, "bundle deleted");
-            try { Directory.Delete(ContainerDir(c.Id), true); } catch (IOException) { }
+            try { _trash.Discard(ContainerDir(c.Id)); } catch (IOException) { }
             EngineTiming.Mark(c.Id, "record deleted");
             _containers.TryRemove(c.Id, out _);
             foreach (var e in c.Execs.Keys) _execs.TryRemove(e, out _);

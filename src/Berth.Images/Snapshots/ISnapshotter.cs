@@ -44,6 +44,15 @@ public interface ISnapshotter
 
     void RemoveActive(string key);
 
+    /// <summary>
+    /// The first half of <see cref="RemoveActive"/>: the snapshot leaves its name at once (renamed
+    /// into tmp/) and the path it now has is returned (null if there was none), for
+    /// <see cref="DeleteDetached"/> later. A crash in between leaves debris that CleanTemporary removes.
+    /// </summary>
+    string? DetachActive(string key);
+
+    void DeleteDetached(string path);
+
     /// <summary>Mounts a writable snapshot's root filesystem at <paramref name="target"/>.</summary>
     void Mount(RootfsMount mount, string target);
 

@@ -95,6 +95,17 @@ public abstract class SnapshotterBase : ISnapshotter
         RemoveByRename(ActiveDir(key));
     }
 
+    public string? DetachActive(string key)
+    {
+        string dir = ActiveDir(key);
+        if (!Directory.Exists(dir)) return null;
+        string doomed = Path.Combine(Base, "tmp", $"rm-{Guid.NewGuid():N}");
+        Directory.Move(dir, doomed);
+        return doomed;
+    }
+
+    public void DeleteDetached(string path) => SnapshotFiles.RemoveTree(path);
+
     /// <summary>Renames a snapshot into tmp/ first, so that a crash never leaves a half-removed one under its real name.</summary>
     private void RemoveByRename(string dir)
     {
