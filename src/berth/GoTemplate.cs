@@ -142,7 +142,7 @@ public static class GoTemplate
     }
 
     private static string Literal(string word) =>
-        word.StartsWith('"') ? JsonSerializer.Deserialize(word, Client.CliJsonContext.Default.String) ?? "" : word;
+        word.StartsWith('"') ? JsonDocument.Parse(word).RootElement.GetString() ?? "" : word;
 
     private static JsonElement Value(string word, JsonElement root)
     {

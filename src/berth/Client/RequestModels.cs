@@ -164,7 +164,10 @@ public sealed class AuthConfigBody
     [JsonPropertyName("serveraddress"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? ServerAddress { get; set; }
 }
 
-[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+// Serialization only: the generated writers run without the metadata that JsonSerializer would
+// otherwise build on the first call of each process (a cold cost on every command). The CLI reads
+// answers with JsonDocument.
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.Never, GenerationMode = JsonSourceGenerationMode.Serialization)]
 [JsonSerializable(typeof(CreateBody))]
 [JsonSerializable(typeof(ExecCreateBody))]
 [JsonSerializable(typeof(ExecStartBody))]
