@@ -26,8 +26,9 @@ cleanup() {
     kill "$DOCKERD_PID" 2>/dev/null || true
     for _ in $(seq 100); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
     pkill -f "containerd --config $WORK/docker/exec" 2>/dev/null || true
-    grep -o " $WORK/docker[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+    grep -o " $WORK/docker[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done || true
   fi
+  return 0
 }
 trap cleanup EXIT
 
