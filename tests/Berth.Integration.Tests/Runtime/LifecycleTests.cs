@@ -39,6 +39,22 @@ public sealed class LifecycleTests : IDisposable
     }
 
     [Fact]
+    public void Without_cgroupsPath_the_container_gets_berth_id_and_delete_leaves_no_cgroup()
+    {
+        using var b = new BusyboxBundle("/bin/sleep", "60");
+        string id = _rt.NewId("dflt");
+        bool parentBefore = Directory.Exists("/sys/fs/cgroup/memory/berth");
+        var created = _rt.Detached("create", "--bundle", b.Write(), id); // not placed: the default cgroupsPath
+        Assert.True(created.ExitCode == 0, created.ToString());
+        Assert.True(Directory.Exists($"/sys/fs/cgroup/memory/berth/{id}"));
+        Assert.Equal(0, _rt.Run("delete", "--force", id).ExitCode);
+        Assert.False(Directory.Exists($"/sys/fs/cgroup/memory/berth/{id}"));
+        // The default parent goes with its last container (unless something else uses it).
+        if (!parentBefore)
+            Assert.Empty(Directory.EnumerateDirectories("/sys/fs/cgroup").Where(h => Directory.Exists(Path.Combine(h, "berth"))));
+    }
+
+    [Fact]
     public void Exec_runs_in_the_containers_namespaces_and_returns_its_exit_code()
     {
         using var b = new BusyboxBundle("/bin/sleep", "60");
