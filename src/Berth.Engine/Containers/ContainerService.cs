@@ -1,4 +1,3 @@
-using Berth.Linux.Cgroups;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Sockets;
@@ -11,6 +10,7 @@ using Berth.Engine.Shim;
 using Berth.Engine.Store;
 using Berth.Images;
 using Berth.Images.Service;
+using Berth.Linux.Cgroups;
 using Berth.Linux.Interop;
 using Berth.Oci;
 
@@ -279,7 +279,7 @@ public sealed partial class ContainerService
         Directory.CreateDirectory(rootfs);
         LibC.umount2(rootfs, MNT.DETACH); // a mount left behind by a shim that was killed
         // state left by a shim that was killed (a shim deletes it before it reports the exit)
-        if (HasRuntimeState(id)) await Runtime.DeleteAfterExitAsync(id, bundle);
+        if (HasRuntimeState(id)) await Runtime.ForceDeleteAsync(id, bundle);
         EngineTiming.Mark(id, "stale runtime state removed");
         Images.Snapshots.Mount(Images.Snapshots.MountsOf(id), rootfs);
         EngineTiming.Mark(id, "rootfs mounted");
@@ -410,7 +410,7 @@ public sealed partial class ContainerService
                 var line = await reply;
                 var w = line.Split(' ');
                 if (w[0] == "EXIT") { code = int.Parse(w[1]); oom = w[2] == "1"; at = long.Parse(w[3]); got = true; }
-                if (w is [.., "cleanup"]) await Runtime.DeleteAfterExitAsync(c.Id, BundleDir(c.Id));
+                if (w is [.., "cleanup"]) await Runtime.ForceDeleteAsync(c.Id, BundleDir(c.Id));
             }
             catch (OperationCanceledException) { return; }
             catch (Exception) { }
@@ -581,7 +581,7 @@ public sealed partial class ContainerService
             string rootfs = Path.Combine(BundleDir(c.Id), "rootfs");
             EngineTiming.Mark(c.Id, "remove");
             LibC.umount2(rootfs, MNT.DETACH);
-            if (HasRuntimeState(c.Id)) await Runtime.DeleteAfterExitAsync(c.Id, BundleDir(c.Id));
+            if (HasRuntimeState(c.Id)) await Runtime.ForceDeleteAsync(c.Id, BundleDir(c.Id));
             EngineTiming.Mark(c.Id, "runtime state deleted");
             // Each folder leaves its name now and is deleted after the answer (see Trash).
             try

@@ -23,17 +23,17 @@ public sealed class RuntimeClient(EngineOptions options)
         await Task.Run(() =>
         {
             try { ContainerStarter.Start(RuntimeContainer.Load(new RuntimeStateStore(options.RuntimeRoot), id)); }
-            catch (Exception e) when (e is RuntimeException or Berth.Linux.LinuxException or IOException) { throw new RuntimeCommandException(e.Message); }
+            catch (Exception e) when (IsRuntimeFailure(e)) { throw new RuntimeCommandException(e.Message); }
         });
         EngineTiming.Mark(id, "runtime start: done");
     }
 
     /// <summary>
-    /// `delete --force` of a container whose init has exited, in-process with berth-runtime (the
-    /// shim hands this over to berthd: see WAIT cleanup in ShimProtocol); the runtime CLI otherwise,
-    /// or when the library cannot (then the CLI says why in the runtime log).
+    /// `delete --force`: after an exit (the shim hands this over to berthd: see WAIT cleanup in
+    /// ShimProtocol) and of state a killed shim left. In-process with berth-runtime; the runtime
+    /// CLI otherwise, or when the library cannot (then the CLI says why in the runtime log).
     /// </summary>
-    public async Task DeleteAfterExitAsync(string id, string stateDir)
+    public async Task ForceDeleteAsync(string id, string stateDir)
     {
         if (options.RuntimeIsBerth)
         {
@@ -45,13 +45,17 @@ public sealed class RuntimeClient(EngineOptions options)
                     if (store.Exists(id)) ContainerDeleter.Delete(RuntimeContainer.Load(store, id), force: true);
                     return true;
                 }
-                catch (Exception e) when (e is RuntimeException or Berth.Linux.LinuxException or IOException or UnauthorizedAccessException) { return false; }
+                catch (Exception e) when (IsRuntimeFailure(e)) { return false; }
             });
             EngineTiming.Mark(id, "runtime state deleted (in-process)");
             if (done) return;
         }
         try { await RunAsync(id, stateDir, "delete", "--force", id); } catch (RuntimeCommandException) { }
     }
+
+    /// <summary>What the runtime library throws for a failed operation (anything else is a bug and propagates).</summary>
+    private static bool IsRuntimeFailure(Exception e) =>
+        e is RuntimeException or Berth.Linux.LinuxException or IOException or UnauthorizedAccessException;
 
     public async Task<string> RunAsync(string id, string stateDir, params string[] args)
     {

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Json;
 using Berth.Oci.Runtime;
 using Berth.Oci.Runtime.Reading;
@@ -15,8 +14,7 @@ public static class InitRequestJson
 {
     public static byte[] Write(InitRequest r)
     {
-        var buf = new ArrayBufferWriter<byte>(1024);
-        using (var w = new Utf8JsonWriter(buf))
+        return OciWriter.ToBytes(w =>
         {
             w.WriteStartObject();
             w.WriteString("mode", r.Mode);
@@ -61,8 +59,7 @@ public static class InitRequestJson
                 OciWriter.WriteContainerState(w, r.State);
             }
             w.WriteEndObject();
-        }
-        return buf.WrittenSpan.ToArray();
+        });
     }
 
     public static InitRequest Read(ReadOnlySpan<byte> json) => JsonCursor.ReadDocument(json, RequestObject);
@@ -114,16 +111,14 @@ public static class InitRequestJson
 
     public static byte[] Write(InitMessage m)
     {
-        var buf = new ArrayBufferWriter<byte>(128);
-        using (var w = new Utf8JsonWriter(buf))
+        return OciWriter.ToBytes(w =>
         {
             w.WriteStartObject();
             w.WriteString("type", m.Type);
             OciWriter.StringOrSkip(w, "error", m.Error);
             w.WriteNumber("pid", m.Pid);
             w.WriteEndObject();
-        }
-        return buf.WrittenSpan.ToArray();
+        });
     }
 
     public static InitMessage ReadMessage(ReadOnlySpan<byte> json) => JsonCursor.ReadDocument(json, MessageObject);

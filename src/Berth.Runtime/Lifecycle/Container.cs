@@ -24,9 +24,13 @@ public sealed class Container
     public ICgroupManager Cgroup => _cgroup ??= CgroupManager.Reopen(Saved.CgroupPaths);
 
     private Spec? _config;
+    private byte[]? _rawConfig;
+
+    /// <summary>The saved config.json bytes, read on first use (the seccomp cache keys on them).</summary>
+    public byte[] RawConfig => _rawConfig ??= Store.LoadRawConfig(Id);
 
     /// <summary>The whole config, parsed on first use (state.json holds what the common paths need).</summary>
-    public Spec Config => _config ??= Store.LoadConfig(Id);
+    public Spec Config => _config ??= Store.ParseConfig(Id, RawConfig);
 
     /// <summary>The spec's status, derived from the kernel each time (the runtime keeps no status of its own).</summary>
     public string Status

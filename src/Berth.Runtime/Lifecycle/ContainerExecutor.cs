@@ -27,7 +27,7 @@ public static unsafe class ContainerExecutor
         SpecValidator.ValidateProcess(process, "process", name => Berth.Linux.Security.Capabilities.TryParse(name, out _));
         if (process.Terminal && string.IsNullOrEmpty(o.ConsoleSocket))
             throw new RuntimeException("process.terminal is true: --console-socket is required");
-        var seccomp = c.Config.Linux?.Seccomp is { } sc ? ContainerCreator.CompileSeccomp(sc, c.Store.Root, c.Store.LoadRawConfig(c.Id)) : null;
+        var seccomp = c.Config.Linux?.Seccomp is { } sc ? ContainerCreator.CompileSeccomp(sc, c.Store.Root, c.RawConfig) : null;
 
         var plan = NamespacePlanner.ForExec(c.Saved.Pid);
         plan.Cgroup = c.Cgroup;

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Json;
 using Berth.Oci.Runtime.Reading;
 using Berth.Oci.Runtime.Writing;
@@ -14,8 +13,7 @@ public static class SavedStateJson
 {
     public static byte[] Write(SavedState s)
     {
-        var buf = new ArrayBufferWriter<byte>(512);
-        using (var w = new Utf8JsonWriter(buf))
+        return OciWriter.ToBytes(w =>
         {
             w.WriteStartObject();
             w.WriteString("id", s.Id);
@@ -31,8 +29,7 @@ public static class SavedStateJson
             w.WriteBoolean("hostMountNamespace", s.HostMountNamespace);
             OciWriter.Strings(w, "hooks", s.HookPhases);
             w.WriteEndObject();
-        }
-        return buf.WrittenSpan.ToArray();
+        });
     }
 
     /// <summary>The saved state; null for a file that holds JSON null.</summary>
@@ -65,8 +62,7 @@ public static class SavedStateJson
     /// <summary>runc's `state` output: indented, as RuntimeIndentedJsonContext writes it.</summary>
     public static byte[] WriteReport(StateReport r)
     {
-        var buf = new ArrayBufferWriter<byte>(512);
-        using (var w = new Utf8JsonWriter(buf, new JsonWriterOptions { Indented = true }))
+        return OciWriter.ToBytes(w =>
         {
             w.WriteStartObject();
             w.WriteString("ociVersion", r.OciVersion);
@@ -79,7 +75,6 @@ public static class SavedStateJson
             w.WriteString("owner", r.Owner);
             OciWriter.Map(w, "annotations", r.Annotations);
             w.WriteEndObject();
-        }
-        return buf.WrittenSpan.ToArray();
+        }, indented: true);
     }
 }

@@ -62,8 +62,7 @@ public sealed partial class StateStore
 
     public byte[] LoadRawConfig(string id) => File.ReadAllBytes(ConfigPath(id));
 
-    public Berth.Oci.Runtime.Spec LoadConfig(string id) =>
-        Bundle.SpecLoader.Parse(File.ReadAllBytes(ConfigPath(id)), ConfigPath(id));
+    public Berth.Oci.Runtime.Spec ParseConfig(string id, byte[] raw) => Bundle.SpecLoader.Parse(raw, ConfigPath(id));
 
     public SavedState Load(string id)
     {

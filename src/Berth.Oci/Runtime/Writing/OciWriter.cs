@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 
 namespace Berth.Oci.Runtime.Writing;
@@ -10,6 +11,15 @@ namespace Berth.Oci.Runtime.Writing;
 /// </summary>
 public static class OciWriter
 {
+    /// <summary>The bytes of one document that <paramref name="write"/> writes.</summary>
+    public static byte[] ToBytes(Action<Utf8JsonWriter> write, bool indented = false)
+    {
+        var buf = new ArrayBufferWriter<byte>(512);
+        using (var w = new Utf8JsonWriter(buf, new JsonWriterOptions { Indented = indented }))
+            write(w);
+        return buf.WrittenSpan.ToArray();
+    }
+
     /// <summary>Writes the state as OciJsonContext does (null properties left out).</summary>
     public static void WriteContainerState(Utf8JsonWriter w, ContainerState s)
     {
