@@ -310,7 +310,7 @@ public sealed class BerthCliTests(DaemonFixture d)
 
             var again = Berth("pull", $"{repo}:1");
             Ok(again);
-            Assert.StartsWith("1: Pulling from ", again.Stdout);
+            Assert.StartsWith("1: Pulling from cli/bb\n", again.Stdout);
             Assert.EndsWith($"\n{repo}:1\n", again.Stdout);
 
             // On a terminal the layers are lines redrawn in place with a bar.

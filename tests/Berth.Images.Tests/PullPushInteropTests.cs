@@ -44,6 +44,7 @@ public class PullPushInteropTests : IClassFixture<RegistryWithImage>
         string id = await s.PullAsync(_f.Reference, null, new SyncProgress(events));
         Assert.StartsWith("sha256:", id);
         Assert.Contains(events, e => e.Status == "Pull complete");
+        Assert.Equal("Pulling from test/busybox", events[0].Status);
 
         var expected = TreeListing.Of(_f.Image.Unpack(Path.Combine(t.Path, "umoci")));
         var actual = MountedTree(s, _f.Reference, t);

@@ -38,7 +38,8 @@ public sealed partial class ImageService
             manifestDigest = md;
         }
         var manifest = Manifests.ParseManifest(manifestBytes);
-        progress?.Report(new ProgressEvent(r.Tag ?? r.Digest!.Value.Short, $"Pulling from {r.FamiliarName}"));
+        // docker names the repository path, without the registry: "Pulling from library/busybox".
+        progress?.Report(new ProgressEvent(r.Tag ?? r.Digest!.Value.Short, $"Pulling from {r.Repository}"));
 
         var configDigest = Digest.Parse(manifest.Config.Digest);
         byte[] configBytes = Content.Exists(configDigest)
