@@ -72,9 +72,12 @@ internal static class Commands
             ContainerDeleter.Delete(c, force: true);
             throw;
         }
+        Berth.Runtime.Logging.Timing.Mark("run: started");
         if (p.Has("detach")) return 0;
         int code = ContainerExecutor.WaitForwarding(c.Saved.Pid);
+        Berth.Runtime.Logging.Timing.Mark("run: exited");
         if (!p.Has("keep")) ContainerDeleter.Delete(Container.Load(store, o.Id), force: true);
+        Berth.Runtime.Logging.Timing.Mark("run: deleted");
         return code;
     }
 

@@ -10,7 +10,6 @@ using Berth.Engine.Shim;
 using Berth.Engine.Store;
 using Berth.Images;
 using Berth.Images.Service;
-using Berth.Linux.Cgroups;
 using Berth.Linux.Interop;
 using Berth.Oci;
 
@@ -88,7 +87,6 @@ public sealed partial class ContainerService
 
     public Container Create(CreateRequest req, string? name)
     {
-        CgroupMoveWarmup.Kick(); // a start usually follows: its cgroup move then finds the lock warm
 
         if (string.IsNullOrEmpty(req.Image)) throw EngineException.BadRequest("Config cannot be empty in order to create a container");
         if (name is not null && name != "")
@@ -275,7 +273,6 @@ public sealed partial class ContainerService
     {
         string id = c.Id, bundle = BundleDir(id), rootfs = Path.Combine(bundle, "rootfs");
         EngineTiming.Mark(id, "start");
-        CgroupMoveWarmup.Kick();
         Directory.CreateDirectory(rootfs);
         LibC.umount2(rootfs, MNT.DETACH); // a mount left behind by a shim that was killed
         // state left by a shim that was killed (a shim deletes it before it reports the exit)

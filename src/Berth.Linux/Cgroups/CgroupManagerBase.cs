@@ -67,6 +67,14 @@ public abstract class CgroupManagerBase : ICgroupManager
             CgroupFiles.Write(d.HostPath, "cgroup.procs", pid.ToString());
     }
 
+    public void AddProcessToV2(int pid)
+    {
+        foreach (var d in Directories.Where(d => d.Hierarchy.IsV2))
+            CgroupFiles.Write(d.HostPath, "cgroup.procs", pid.ToString());
+    }
+
+    public CgroupJoin OpenJoin() => CgroupJoin.Open(Directories);
+
     /// <summary>
     /// Union over all hierarchies: a process moved in only one hierarchy (or a child that forked while being
     /// moved) is still found, which is what kill --all needs.

@@ -42,6 +42,12 @@ public interface ICgroupManager
     /// <summary>Moves a process (all its threads) into the cgroup in every hierarchy.</summary>
     void AddProcess(int pid);
 
+    /// <summary>Moves a process into the cgroup's cgroup2 directory only (a child that could not be cloned into it).</summary>
+    void AddProcessToV2(int pid);
+
+    /// <summary>Opens the descriptors a new child joins the cgroup with by itself (see <see cref="CgroupJoin"/>).</summary>
+    CgroupJoin OpenJoin();
+
     /// <summary>Every PID in the cgroup and its sub-cgroups.</summary>
     IReadOnlyList<int> Pids();
 

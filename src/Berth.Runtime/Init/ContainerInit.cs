@@ -89,9 +89,6 @@ public static class ContainerInit
         channel.SendMessage("hooks");
         var resume = channel.ReceiveMessage();
         if (resume?.Type != "resume") throw new RuntimeException("the parent stopped the creation");
-        // Now we are in the container's cgroup: it becomes the root of our cgroup namespace.
-        // (unshare affects this thread only: the one that will exec the program.)
-        if (req.NewCgroupNamespace) Errno.Check(LibC.unshare(CLONE.NEWCGROUP), "unshare(cgroup)");
 
         var state = req.State!;
         HookRunner.RunAll(spec.Hooks?.CreateContainer, "createContainer", state);

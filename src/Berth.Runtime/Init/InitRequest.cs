@@ -28,7 +28,6 @@ public sealed class InitRequest
     [JsonPropertyName("newUserNamespace")] public bool NewUserNamespace { get; set; }
     [JsonPropertyName("newUtsNamespace")] public bool NewUtsNamespace { get; set; }
     /// <summary>Unshare the cgroup namespace once the parent has moved us into the container's cgroup.</summary>
-    [JsonPropertyName("newCgroupNamespace")] public bool NewCgroupNamespace { get; set; }
     /// <summary>No mount namespace was asked for: the rootfs is built in the runtime's own (see RootfsBuilder).</summary>
     [JsonPropertyName("hostMountNamespace")] public bool HostMountNamespace { get; set; }
     [JsonPropertyName("state")] public ContainerState? State { get; set; }

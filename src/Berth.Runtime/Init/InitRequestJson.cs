@@ -51,7 +51,6 @@ public static class InitRequestJson
             }
             w.WriteBoolean("newUserNamespace", r.NewUserNamespace);
             w.WriteBoolean("newUtsNamespace", r.NewUtsNamespace);
-            w.WriteBoolean("newCgroupNamespace", r.NewCgroupNamespace);
             w.WriteBoolean("hostMountNamespace", r.HostMountNamespace);
             if (r.State is not null)
             {
@@ -86,7 +85,6 @@ public static class InitRequestJson
                 case "cgroupMounts": v.CgroupMounts = c.List(ReadCgroupMount); break;
                 case "newUserNamespace": v.NewUserNamespace = c.Bool(); break;
                 case "newUtsNamespace": v.NewUtsNamespace = c.Bool(); break;
-                case "newCgroupNamespace": v.NewCgroupNamespace = c.Bool(); break;
                 case "hostMountNamespace": v.HostMountNamespace = c.Bool(); break;
                 case "state": v.State = OciReader.ReadContainerState(ref c); break;
                 default: c.Skip(); break;

@@ -56,7 +56,7 @@ public sealed class ContainerCreator
             Logging.Timing.Mark("cgroup made");
             plan = NamespacePlanner.ForCreate(spec);
             plan.Cgroup = cgroup;
-            var (childPid, channel) = InitSpawner.Spawn(plan, deferCgroup: true);
+            var (childPid, channel) = InitSpawner.Spawn(plan);
             pid = childPid;
             Logging.Timing.Mark("init spawned");
             plan.CloseJoinFds();
@@ -86,7 +86,6 @@ public sealed class ContainerCreator
                     CgroupMounts = cgroup.MountPoints().Select(m => new CgroupMountSource { Name = m.Name, HostPath = m.HostPath, V2 = m.IsV2 }).ToList(),
                     NewUserNamespace = (plan.CloneFlags & CLONE.NEWUSER) != 0,
                     NewUtsNamespace = (plan.CloneFlags & CLONE.NEWUTS) != 0,
-                    NewCgroupNamespace = (plan.CloneFlags & CLONE.NEWCGROUP) != 0,
                     HostMountNamespace = HostMounts.InHostNamespace(spec),
                     State = state,
                 });
@@ -97,9 +96,6 @@ public sealed class ContainerCreator
                 try { Berth.Linux.Io.FdPassing.Send(channel.Fd, fifoFd, "exec.fifo"); }
                 finally { LibC.close(fifoFd); }
                 Logging.Timing.Mark("request sent");
-                // The init starts on its own meanwhile; it goes no further than the hooks before this is done.
-                plan.PendingCgroupMove?.GetAwaiter().GetResult();
-
                 while (true)
                 {
                     var msg = channel.ReceiveMessage() ?? throw new RuntimeException("container init exited before it was created");

@@ -22,10 +22,12 @@ public static unsafe class ContainerDeleter
         // With a shared PID namespace the init's death does not end the rest: end them too.
         KillRemaining(c);
         if (c.Saved.HostMountNamespace) HostMounts.DetachUnder(c.Saved.Rootfs);
+        Logging.Timing.Mark("delete: processes gone");
 
         try { if (c.Saved.CgroupPaths.Count > 0) { c.Cgroup.Destroy(); RemoveEmptyParents(c.Saved.CgroupPaths.Values); } }
         catch (Exception e) when (!force) { throw new RuntimeException($"container \"{c.Id}\": removing its cgroup: {e.Message}"); }
         catch (Exception) { }
+        Logging.Timing.Mark("delete: cgroup removed");
 
         if (c.Saved.HasHooks("poststop"))
             HookRunner.RunAllWarning(c.Config.Hooks?.Poststop, "poststop", c.OciState("stopped"));

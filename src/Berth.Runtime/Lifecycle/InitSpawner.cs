@@ -17,8 +17,7 @@ public sealed class SpawnPlan
     public bool BecomeRoot;
     /// <summary>Contents for timens_offsets of a new time namespace ("monotonic S N" lines).</summary>
     public string? TimeOffsets;
-    /// <summary>The cgroup move started by a deferred spawn; wait for it before the init goes on.</summary>
-    public Task? PendingCgroupMove;
+    /// <summary>The cgroup the child joins before it execs (see <see cref="CgroupJoin"/>).</summary>
     public ICgroupManager? Cgroup;
 
     public void CloseJoinFds()
@@ -31,19 +30,16 @@ public sealed class SpawnPlan
 /// <summary>
 /// Starts `berth-runtime init` inside the planned namespaces through the C stage and
 /// hands back its pid and the sync channel. The init is in its cgroup and has its
-/// id maps before it runs a single instruction of C#.
+/// id maps before it runs a single instruction of C#: the C stage joins the cgroup
+/// itself (v1 `tasks` and CLONE_INTO_CGROUP, no RCU wait; see CgroupJoin).
 /// </summary>
 internal static unsafe class InitSpawner
 {
-    /// <param name="deferCgroup">
-    /// Leave the cgroup move to the caller, who does it while the init starts up: on cgroup v1
-    /// the first write to cgroup.procs waits for an RCU grace period (~15 ms here), time the
-    /// init spends starting the .NET runtime and mounting anyway. The cgroup namespace is then
-    /// unshared by the init itself once the caller says the move is done.
-    /// </param>
-    public static (int Pid, SyncChannel Channel) Spawn(SpawnPlan plan, bool deferCgroup = false)
+    public static (int Pid, SyncChannel Channel) Spawn(SpawnPlan plan)
     {
         if (plan.Joins.Count > NativeSpawn.MaxJoin) throw new RuntimeException("too many namespaces to join");
+        using var join = plan.Cgroup?.OpenJoin();
+        if (join is not null && join.TaskFiles.Count > NativeSpawn.MaxCgroupTasks) throw new RuntimeException("too many cgroup hierarchies");
         // With a new mount namespace of its own (and no user namespace, whose locked mounts make
         // the bind fragile) the child execs us through a detached read-only bind mount; otherwise
         // from a sealed memfd copy. Either way /proc/PID/exe cannot be written (CVE-2019-5736).
@@ -62,7 +58,7 @@ internal static unsafe class InitSpawner
             using var envp = new NativeStringArray(env);
             var req = new NativeSpawn.Request
             {
-                CloneFlags = deferCgroup ? plan.CloneFlags & ~CLONE.NEWCGROUP : plan.CloneFlags,
+                CloneFlags = plan.CloneFlags,
                 JoinCount = plan.Joins.Count,
                 ExeFd = exe,
                 SyncFd = childFd,
@@ -70,7 +66,12 @@ internal static unsafe class InitSpawner
                 NewSession = 1,
                 Argv = argv.Pointer,
                 Envp = envp.Pointer,
+                CgroupTaskCount = join?.TaskFiles.Count ?? 0,
+                // Not with namespaces to join: the clone then happens inside the container's cgroup
+                // namespace, where the host-side source cgroup is not visible (clone3 says ENOENT).
+                Cgroup2Fd = plan.Joins.Count == 0 ? join?.V2Directory ?? -1 : -1,
             };
+            for (int i = 0; i < req.CgroupTaskCount; i++) req.CgroupTaskFds[i] = join!.TaskFiles[i].Fd;
             for (int i = 0; i < plan.Joins.Count; i++)
             {
                 req.JoinFds[i] = plan.Joins[i].Fd;
@@ -89,20 +90,17 @@ internal static unsafe class InitSpawner
             {
                 if (plan.UidMappings is { Count: > 0 }) WriteMap(pid, "uid_map", plan.UidMappings);
                 if (plan.GidMappings is { Count: > 0 }) WriteMap(pid, "gid_map", plan.GidMappings);
-                if (!deferCgroup) plan.Cgroup?.AddProcess(pid);
+                // A kernel without CLONE_INTO_CGROUP: the cgroup2 membership the old way (an RCU wait).
+                if (join is { V2Directory: >= 0 } && req.Cgroup2Joined == 0) plan.Cgroup!.AddProcessToV2(pid);
                 byte go = (byte)'G';
                 if (LibC.write(parentFd, &go, 1) != 1) throw new LinuxException(Errno.Last, "releasing the container process");
-                // Deferred: the move runs on a thread of its own (not the thread pool, whose start-up
-                // costs a millisecond), after the child is released, so the cgroup v1 RCU wait runs
-                // alongside the child's exec and start-up; the caller waits for it before resuming the init.
-                if (deferCgroup && plan.Cgroup is { } cg) plan.PendingCgroupMove = MoveOnThread(cg, pid);
             }
             catch
             {
                 LibC.close(errRead);
                 throw;
             }
-            NativeSpawn.WaitExec(errRead);
+            NativeSpawn.WaitExec(errRead, i => join!.TaskFiles[i].Path);
             LibC.close(childFd);
             childFd = -1;
             return (pid, new SyncChannel(parentFd));
@@ -118,17 +116,6 @@ internal static unsafe class InitSpawner
             if (childFd >= 0) LibC.close(childFd);
             if (exe >= 0) LibC.close(exe);
         }
-    }
-
-    private static Task MoveOnThread(ICgroupManager cg, int pid)
-    {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        new Thread(() =>
-        {
-            try { cg.AddProcess(pid); done.SetResult(); }
-            catch (Exception e) { done.SetException(e); }
-        }) { IsBackground = true, Name = "cgroup-move" }.Start();
-        return done.Task;
     }
 
     /// <summary>The runtime binary's path, if it still is the file we run from.</summary>

@@ -12,6 +12,7 @@ namespace Berth.Runtime.Native;
 internal static unsafe partial class NativeSpawn
 {
     public const int MaxJoin = 8;
+    public const int MaxCgroupTasks = 16;
 
     [StructLayout(LayoutKind.Sequential)]
     public struct Request
@@ -26,6 +27,14 @@ internal static unsafe partial class NativeSpawn
         public int NewSession;
         public int PdeathSignal;
         public int Pad;
+        public int CgroupTaskCount;
+        /// <summary>A cgroup2 directory (O_PATH) the child is cloned into, or -1.</summary>
+        public int Cgroup2Fd;
+        /// <summary>Set by the C stage: 1 when the child was born in <see cref="Cgroup2Fd"/>'s cgroup.</summary>
+        public int Cgroup2Joined;
+        public int Pad2;
+        /// <summary>v1 `tasks` files (O_WRONLY) the child writes "0" into before it execs.</summary>
+        public fixed int CgroupTaskFds[MaxCgroupTasks];
         public byte** Argv;
         public byte** Envp;
         public byte* TimensOffsets;
@@ -51,13 +60,22 @@ internal static unsafe partial class NativeSpawn
         return pid;
     }
 
-    /// <summary>Waits until the child has exec'd the runtime binary, or throws what failed in it.</summary>
-    public static void WaitExec(int errRead)
+    /// <summary>
+    /// Waits until the child has exec'd the runtime binary, or throws what failed in it.
+    /// <paramref name="cgroupTaskFile"/> names the file a failed "cgroup N" step wrote to.
+    /// </summary>
+    public static void WaitExec(int errRead, Func<int, string>? cgroupTaskFile = null)
     {
         byte* what = stackalloc byte[256];
         what[0] = 0;
         if (berth_spawn_wait_exec(errRead, what, 256) < 0)
-            throw new LinuxException(Marshal.GetLastPInvokeError(), Text(what, "starting the container process"));
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            string step = Text(what, "starting the container process");
+            if (step.StartsWith("cgroup ", StringComparison.Ordinal) && int.TryParse(step.AsSpan(7), out int i) && cgroupTaskFile is not null)
+                step = $"joining the container's cgroup ({cgroupTaskFile(i)})";
+            throw new LinuxException(errno, step);
+        }
     }
 
     private static string Text(byte* s, string fallback)

@@ -10,10 +10,10 @@
  *   1. join namespaces given as file descriptors (setns), user namespace first;
  *   2. clone the final child into the new namespaces (the second clone is what
  *      makes a joined PID namespace take effect);
- *   3. wait for the parent's go-ahead (it writes the id maps and places the child
- *      in its cgroups meanwhile), become root of a new/joined user namespace,
- *      unshare the cgroup namespace (after the cgroup move, so the container's
- *      cgroup is its root), setsid;
+ *   3. wait for the parent's go-ahead (it writes the id maps meanwhile), become
+ *      root of a new/joined user namespace, join the container's cgroups (see
+ *      join_cgroups), unshare the cgroup namespace (after the move, so the
+ *      container's cgroup is its root), setsid;
  *   4. execveat() the runtime binary from a sealed memfd, so the C# half
  *      (`berth-runtime init`) runs in the container's namespaces from the start.
  *
@@ -46,7 +46,15 @@
 #define AT_EMPTY_PATH 0x1000
 #endif
 
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+
 #define BERTH_MAX_JOIN 8
+#define BERTH_MAX_CGROUP 16
 
 struct berth_spawn_request {
     int32_t clone_flags;             /* CLONE_NEW* to create (CLONE_NEWCGROUP is unshared late) */
@@ -59,6 +67,11 @@ struct berth_spawn_request {
     int32_t new_session;             /* setsid() before exec */
     int32_t pdeath_signal;           /* 0 for none */
     int32_t _pad;
+    int32_t cgroup_task_count;
+    int32_t cgroup2_fd;              /* a cgroup2 directory (O_PATH) to clone the child into, or -1 */
+    int32_t cgroup2_joined;          /* out: 1 when the child was born in cgroup2_fd's cgroup */
+    int32_t _pad2;
+    int32_t cgroup_task_fds[BERTH_MAX_CGROUP]; /* v1 `tasks` files (O_WRONLY) the child writes "0" into */
     char *const *argv;
     char *const *envp;
     const char *timens_offsets;      /* "monotonic S N\nboottime S N\n" for a new time namespace, or NULL */
@@ -69,7 +82,8 @@ struct berth_spawn_request {
 struct berth_report {
     int32_t kind;        /* 1 = pid, 2 = error */
     int32_t value;       /* the pid, or errno */
-    char what[248];      /* which step failed */
+    int32_t joined;      /* with a pid: whether it was cloned into cgroup2_fd */
+    char what[244];      /* which step failed */
 };
 
 static void report(int fd, int kind, int value, const char *what)
@@ -93,6 +107,40 @@ static void fail(int fd, const char *what)
     _exit(127);
 }
 
+/*
+ * Why the child moves itself: on cgroup v1 a write of a pid to cgroup.procs takes the global
+ * threadgroup rwsem for writing, and the first writer after a quiet spell waits for an RCU
+ * grace period (10-20 ms here). A thread that writes "0" (itself) to a `tasks` file moves only
+ * itself and the kernel skips that lock (kernel/cgroup/cgroup.c, cgroup_procs_write_start).
+ * This child is single-threaded, so moving its one thread moves the process, before it runs
+ * any code of the container's. The descriptors were opened by the runtime (root), whose
+ * credentials the kernel checks, so this works from inside a new user namespace too.
+ */
+static void join_cgroups(const struct berth_spawn_request *req, int err_fd)
+{
+    for (int i = 0; i < req->cgroup_task_count; i++) {
+        ssize_t n;
+        do n = write(req->cgroup_task_fds[i], "0", 1); while (n < 0 && errno == EINTR);
+        if (n != 1) {
+            /* "cgroup N": the parent knows which file N is and names it. */
+            char what[16] = "cgroup ";
+            int v = i, len = 7;
+            char digits[8];
+            int k = 0;
+            do digits[k++] = (char)('0' + v % 10); while ((v /= 10) > 0);
+            while (k > 0) what[len++] = digits[--k];
+            what[len] = 0;
+            if (n >= 0) errno = EIO;
+            fail(err_fd, what);
+        }
+    }
+}
+
+/* The clone3 arguments this file uses (linux/sched.h's struct clone_args, v2 with .cgroup). */
+struct berth_clone_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
 /* In a child: every handler back to the default (the parent's are managed code), mask kept blocked. */
 static void reset_signals(void)
 {
@@ -107,6 +155,28 @@ static pid_t raw_clone(unsigned long flags)
 {
     /* fork semantics (no CLONE_VM): the child gets a copy of this thread's stack. */
     return (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+}
+
+/*
+ * The final child's clone. With a cgroup2 directory it is born there (CLONE_INTO_CGROUP: a fork
+ * takes the threadgroup rwsem only for reading, so no RCU wait as for a write to cgroup.procs).
+ * A kernel without clone3 or CLONE_INTO_CGROUP (before 5.7) gets a plain clone and *joined = 0:
+ * the parent then moves the child itself.
+ */
+static pid_t clone_final(const struct berth_spawn_request *req, unsigned long flags, int *joined)
+{
+    *joined = 0;
+    if (req->cgroup2_fd >= 0) {
+        struct berth_clone_args a;
+        memset(&a, 0, sizeof a);
+        a.flags = (uint64_t)flags | CLONE_INTO_CGROUP;
+        a.exit_signal = SIGCHLD;
+        a.cgroup = (uint64_t)req->cgroup2_fd;
+        pid_t pid = (pid_t)syscall(SYS_clone3, &a, sizeof a);
+        if (pid >= 0) { *joined = 1; return pid; }
+        if (errno != ENOSYS && errno != E2BIG && errno != EINVAL) return -1;
+    }
+    return raw_clone(flags);
 }
 
 static const char *ns_name(int type)
@@ -162,6 +232,7 @@ static void final_child(const struct berth_spawn_request *req, int err_fd)
         if (setresgid(0, 0, 0) < 0) fail(err_fd, "setresgid(0) in the user namespace");
         if (setresuid(0, 0, 0) < 0) fail(err_fd, "setresuid(0) in the user namespace");
     }
+    join_cgroups(req, err_fd);
     if ((req->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
         fail(err_fd, "unshare(cgroup)");
     if (req->new_session && setsid() < 0)
@@ -187,9 +258,9 @@ static void final_child(const struct berth_spawn_request *req, int err_fd)
  * `what` filled. The caller must later write 'G' to its end of the sync socket and then
  * call berth_spawn_wait_exec.
  */
-static int spawn_blocked(const struct berth_spawn_request *req, int *err_read, char *what, int what_len);
+static int spawn_blocked(struct berth_spawn_request *req, int *err_read, char *what, int what_len);
 
-int berth_spawn(const struct berth_spawn_request *req, int *err_read, char *what, int what_len)
+int berth_spawn(struct berth_spawn_request *req, int *err_read, char *what, int what_len)
 {
     /* No managed signal handler may run in a child: block everything across the clone;
        the child resets handlers and unblocks only just before exec. */
@@ -203,7 +274,7 @@ int berth_spawn(const struct berth_spawn_request *req, int *err_read, char *what
     return rc;
 }
 
-static int spawn_blocked(const struct berth_spawn_request *req, int *err_read, char *what, int what_len)
+static int spawn_blocked(struct berth_spawn_request *req, int *err_read, char *what, int what_len)
 {
     int errpipe[2];
     /* CLONE_NEWCGROUP waits for the cgroup move; CLONE_NEWTIME overlaps clone()'s signal
@@ -211,15 +282,18 @@ static int spawn_blocked(const struct berth_spawn_request *req, int *err_read, c
     unsigned long new_flags = (unsigned long)(req->clone_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME));
     int new_time = (req->clone_flags & CLONE_NEWTIME) != 0;
 
-    if (req->join_count < 0 || req->join_count > BERTH_MAX_JOIN) { errno = EINVAL; return -1; }
+    if (req->join_count < 0 || req->join_count > BERTH_MAX_JOIN ||
+        req->cgroup_task_count < 0 || req->cgroup_task_count > BERTH_MAX_CGROUP) { errno = EINVAL; return -1; }
+    req->cgroup2_joined = 0;
     if (pipe2(errpipe, O_CLOEXEC) < 0) return -1;
 
     if (req->join_count == 0 && !new_time) {
-        pid_t pid = raw_clone(new_flags);
+        int joined;
+        pid_t pid = clone_final(req, new_flags, &joined);
         if (pid < 0) {
             int e = errno;
             close(errpipe[0]); close(errpipe[1]);
-            if (what) strncpy(what, "clone", what_len);
+            if (what) strncpy(what, req->cgroup2_fd >= 0 ? "clone into the container's cgroup" : "clone", what_len);
             errno = e;
             return -1;
         }
@@ -228,6 +302,7 @@ static int spawn_blocked(const struct berth_spawn_request *req, int *err_read, c
             final_child(req, errpipe[1]);
         }
         close(errpipe[1]);
+        req->cgroup2_joined = joined;
         *err_read = errpipe[0];
         return pid;
     }
@@ -257,10 +332,17 @@ static int spawn_blocked(const struct berth_spawn_request *req, int *err_read, c
                 close(fd);
             }
         }
-        pid_t pid = raw_clone(new_flags | CLONE_PARENT);
-        if (pid < 0) fail(errpipe[1], "clone");
+        int joined;
+        pid_t pid = clone_final(req, new_flags | CLONE_PARENT, &joined);
+        if (pid < 0) fail(errpipe[1], req->cgroup2_fd >= 0 ? "clone into the container's cgroup" : "clone");
         if (pid == 0) final_child(req, errpipe[1]);
-        report(errpipe[1], 1, pid, 0);
+        struct berth_report r;
+        memset(&r, 0, sizeof r);
+        r.kind = 1;
+        r.value = pid;
+        r.joined = joined;
+        ssize_t ignored = write(errpipe[1], &r, sizeof r);
+        (void)ignored;
         _exit(0);
     }
     close(errpipe[1]);
@@ -271,6 +353,7 @@ static int spawn_blocked(const struct berth_spawn_request *req, int *err_read, c
     int status;
     while (waitpid(stage1, &status, 0) < 0 && errno == EINTR) {}
     if (n == (ssize_t)sizeof r && r.kind == 1) {
+        req->cgroup2_joined = r.joined;
         *err_read = errpipe[0];
         return r.value;
     }

@@ -38,6 +38,45 @@ public sealed class LifecycleTests : IDisposable
         Assert.Empty(_rt.CgroupDirs().SelectMany(Directory.EnumerateDirectories));
     }
 
+    /// <summary>
+    /// The C stage moves the child into its cgroup itself (v1 `tasks`, CLONE_INTO_CGROUP for the unified
+    /// hierarchy), also from inside a new user namespace; an exec'd process joins the same way after
+    /// entering the container's namespaces. Every hierarchy of /proc/PID/cgroup must show the container's path.
+    /// </summary>
+    [Fact]
+    public void Init_and_exec_join_the_containers_cgroup_in_every_hierarchy_also_from_a_user_namespace()
+    {
+        using var b = new BusyboxBundle("/bin/sleep", "60");
+        b.Spec.Linux!.Namespaces!.Add(new Berth.Oci.Runtime.LinuxNamespace { Type = "user" });
+        b.Spec.Linux.Namespaces.Add(new Berth.Oci.Runtime.LinuxNamespace { Type = "cgroup" });
+        b.Spec.Linux.UidMappings = new() { new Berth.Oci.Runtime.IdMapping { ContainerId = 0, HostId = 100000, Size = 65536 } };
+        b.Spec.Linux.GidMappings = new() { new Berth.Oci.Runtime.IdMapping { ContainerId = 0, HostId = 100000, Size = 65536 } };
+        string id = _rt.NewId();
+        _rt.Place(b, id);
+        using var pidDir = new TempDir();
+        string initPid = Path.Combine(pidDir.Path, "init"), execPid = Path.Combine(pidDir.Path, "exec");
+        var run = _rt.Detached("run", "-d", "--bundle", b.Write(), "--pid-file", initPid, id);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var exec = _rt.Detached("exec", "-d", "--pid-file", execPid, id, "/bin/sleep", "60");
+        Assert.True(exec.ExitCode == 0, exec.ToString());
+
+        string expected = $"{_rt.CgroupParent}/{id}";
+        var hierarchies = File.ReadAllLines("/proc/self/cgroup").Select(l => l[..l.LastIndexOf(':')]).ToList();
+        foreach (var pidFile in new[] { initPid, execPid })
+        {
+            var lines = File.ReadAllLines($"/proc/{File.ReadAllText(pidFile).Trim()}/cgroup");
+            Assert.Equal(hierarchies, lines.Select(l => l[..l.LastIndexOf(':')]).ToList());
+            Assert.All(lines, l => Assert.EndsWith(":" + expected, l));
+        }
+        // Inside, the container's cgroup is the root of its cgroup namespace (unshared after the move).
+        var inside = _rt.Run("exec", id, "/bin/cat", "/proc/self/cgroup");
+        Assert.True(inside.ExitCode == 0, inside.ToString());
+        var insideLines = inside.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(hierarchies.Count, insideLines.Length);
+        Assert.All(insideLines, l => Assert.EndsWith(":/", l));
+        Assert.Equal(0, _rt.Run("delete", "--force", id).ExitCode);
+    }
+
     [Fact]
     public void Without_cgroupsPath_the_container_gets_berth_id_and_delete_leaves_no_cgroup()
     {

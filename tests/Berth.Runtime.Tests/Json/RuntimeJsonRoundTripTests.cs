@@ -102,7 +102,6 @@ public class RuntimeJsonRoundTripTests
             CgroupMounts = [new() { Name = "memory", HostPath = "/sys/fs/cgroup/memory/x" }, new() { Name = "", HostPath = "/u", V2 = true }],
             NewUserNamespace = true,
             NewUtsNamespace = true,
-            NewCgroupNamespace = true,
             HostMountNamespace = false,
             State = new ContainerState { Id = "c1", Status = "created", Pid = 9, Bundle = "/b", Annotations = new() { ["k"] = "v" } },
         };
