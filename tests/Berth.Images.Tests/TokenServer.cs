@@ -90,7 +90,8 @@ public sealed class TokenServer : IDisposable
 
     public void Dispose()
     {
-        _listener.Stop();
+        // Close alone: after Stop, the managed HttpListener's Close looks its endpoint up again and,
+        // not finding it, binds the port anew; another test may hold that port by then (EADDRINUSE).
         _listener.Close();
         try { _loop.Wait(2000); } catch (AggregateException) { }
         _key.Dispose();
