@@ -15,4 +15,12 @@ public abstract class ForwardOnlyReadStream : Stream
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
     public override void SetLength(long value) => throw new NotSupportedException();
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    /// <summary>Reads to the end (trailing padding after a tar's end, after a gzip member).</summary>
+    public void Drain()
+    {
+        var buf = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try { while (Read(buf, 0, buf.Length) > 0) { } }
+        finally { System.Buffers.ArrayPool<byte>.Shared.Return(buf); }
+    }
 }

@@ -10,17 +10,9 @@ public sealed class HashingReadStream : ForwardOnlyReadStream
 {
     private readonly Stream _inner;
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-    private readonly Stream? _copyTo;
-    private readonly Action<long>? _progress;
     private long _count;
 
-    /// <param name="copyTo">Where every byte read is also written (the content store's blob writer).</param>
-    public HashingReadStream(Stream inner, Stream? copyTo = null, Action<long>? progress = null)
-    {
-        _inner = inner;
-        _copyTo = copyTo;
-        _progress = progress;
-    }
+    public HashingReadStream(Stream inner) => _inner = inner;
 
     public long Count => _count;
 
@@ -32,19 +24,9 @@ public sealed class HashingReadStream : ForwardOnlyReadStream
         if (n > 0)
         {
             _hash.AppendData(buffer[..n]);
-            _copyTo?.Write(buffer[..n]);
             _count += n;
-            _progress?.Invoke(_count);
         }
         return n;
-    }
-
-    /// <summary>Reads to the end (trailing padding after a tar's end, after a gzip member).</summary>
-    public void Drain()
-    {
-        var buf = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
-        try { while (Read(buf, 0, buf.Length) > 0) { } }
-        finally { System.Buffers.ArrayPool<byte>.Shared.Return(buf); }
     }
 
     protected override void Dispose(bool disposing)
@@ -52,7 +34,40 @@ public sealed class HashingReadStream : ForwardOnlyReadStream
         if (disposing) _hash.Dispose();
         base.Dispose(disposing);
     }
+}
 
+/// <summary>
+/// A read-only stream that writes every byte read through it to another stream (the content
+/// store's blob writer, which hashes and checks it: hashing here too would double the work) and
+/// reports the count.
+/// </summary>
+public sealed class TeeReadStream : ForwardOnlyReadStream
+{
+    private readonly Stream _inner;
+    private readonly Stream _copyTo;
+    private readonly Action<long>? _progress;
+    private long _count;
+
+    public TeeReadStream(Stream inner, Stream copyTo, Action<long>? progress = null)
+    {
+        _inner = inner;
+        _copyTo = copyTo;
+        _progress = progress;
+    }
+
+    public long Count => _count;
+
+    public override int Read(Span<byte> buffer)
+    {
+        int n = _inner.Read(buffer);
+        if (n > 0)
+        {
+            _copyTo.Write(buffer[..n]);
+            _count += n;
+            _progress?.Invoke(_count);
+        }
+        return n;
+    }
 }
 
 /// <summary>Recognises gzip, zstd or plain tar by the first bytes (as docker does) and decompresses.</summary>

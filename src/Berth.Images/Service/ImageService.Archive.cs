@@ -300,13 +300,13 @@ public sealed partial class ImageService
         using (var plain = Decompression.Open(tarball, out _))
         using (var w = Content.BeginWrite(null, null))
         {
-            using var hashing = new HashingReadStream(plain, w);
-            var reader = new Layers.TarReader(hashing);
+            using var tee = new TeeReadStream(plain, w);
+            var reader = new Layers.TarReader(tee);
             bool any = false;
             while (reader.Next() is { } e) { any = true; SnapshotPath.Clean(e.Name); }
             if (!any) throw new ImageException("import: the tarball holds no files (empty or not a tar archive)");
-            hashing.Drain();
-            size = hashing.Count;
+            tee.Drain();
+            size = tee.Count;
             layer = w.Commit();
         }
         var now = DateTimeOffset.UtcNow;

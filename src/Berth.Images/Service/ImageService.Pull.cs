@@ -98,7 +98,10 @@ public sealed partial class ImageService
             await gate.WaitAsync(ct);
             try
             {
-                await Task.Run(() => FetchLayer(j, streaming, progress, open), ct);
+                // A thread of its own: a layer blocks on the network, on decompression and on syncfs, and
+                // the thread pool (as many threads as cores) would add threads for it only slowly.
+                await Task.Factory.StartNew(() => FetchLayer(j, streaming, progress, open), ct,
+                    TaskCreationOptions.LongRunning, TaskScheduler.Default);
             }
             catch (Exception e)
             {
@@ -148,7 +151,7 @@ public sealed partial class ImageService
         using var remote = open(j.Layer, 0);
         using var blob = Content.BeginWrite(j.Layer.Digest, j.Layer.Size);
         long last = 0;
-        using var counted = new HashingReadStream(remote, blob, n =>
+        using var counted = new TeeReadStream(remote, blob, n =>
         {
             if (n - last >= 1 << 20 || n == j.Layer.Size) { last = n; progress?.Report(new ProgressEvent(id, "Downloading", n, j.Layer.Size)); }
         });
