@@ -19,9 +19,14 @@ for tool in docker-registry skopeo umoci hyperfine busybox python3; do
   command -v "$tool" >/dev/null || { echo "pull-bench: $tool is not installed" >&2; exit 1; }
 done
 
-rm -rf "$WORK"; mkdir -p "$WORK"
+# Nothing is deleted on the disk before or between the timed runs (see "recently deleted" below):
+# a previous run's folder is moved aside and removed at the end, with each run's destination.
+OLD="$WORK.old.$$"
+[ ! -e "$WORK" ] || mv "$WORK" "$OLD"
+mkdir -p "$WORK"
 cleanup() {
   [ -n "${REG_PID:-}" ] && kill "$REG_PID" 2>/dev/null || true
+  rm -rf "$OLD"
   if [ -n "${DOCKERD_PID:-}" ]; then
     kill "$DOCKERD_PID" 2>/dev/null || true
     for _ in $(seq 100); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
@@ -117,7 +122,9 @@ for place in disk tmpfs; do
   # The same work as a pull that leaves a usable root filesystem: download, then unpack.
   CMD_UNPACK="$CMD_SKOPEO && umoci unpack --image $DEST/skopeo-dest:x $DEST/skopeo-dest/bundle >/dev/null"
   # One --prepare per command (hyperfine pairs them in order): a fresh destination for each run.
-  PREP="rm -rf $DEST/berth-root $DEST/skopeo-dest; sync"
+  # The previous one is renamed, not deleted: on ext4 without a journal, thousands of inodes freed
+  # just before a run would make every file that run creates scan them (see below).
+  PREP="mkdir -p $DEST/old; for d in berth-root skopeo-dest; do [ ! -e $DEST/\$d ] || mv $DEST/\$d $DEST/old/\$d.\$(date +%s%N); done; sync"
   ARGS=(--warmup 1 --runs "$RUNS" --export-json "$WORK/hyperfine-$place.json"
     --prepare "$PREP" -n "berth pull" "$CMD_BERTH" --prepare "$PREP" -n "skopeo copy" "$CMD_SKOPEO"
     --prepare "$PREP" -n "skopeo copy + umoci unpack" "$CMD_UNPACK")
@@ -135,10 +142,10 @@ for place in disk tmpfs; do
   rm -rf "$DEST"
 done
 
-# The cost of creating one empty file, to read the disk numbers with. It is measured in the state that
-# hyperfine's --prepare leaves (thousands of files just deleted): on an ext4 without a journal (this VM's), the
-# inode allocator then scans the group's recently freed inodes one by one for every new inode
-# (fs/ext4/ialloc.c, find_inode_bit -> recently_deleted, ~30 s after a delete). "plain" creates in a new
+# The cost of creating one empty file right after thousands were deleted (what a --prepare with rm -rf
+# did before each run): on an ext4 without a journal (this VM's), the inode allocator then scans the
+# group's recently freed inodes one by one for every new inode (fs/ext4/ialloc.c, find_inode_bit ->
+# recently_deleted: 30 s after a delete, 180 s while the inode table block is still dirty). "plain" creates in a new
 # directory next to the deleted one (as skopeo/umoci do, and berth did); "spread" in a new directory
 # below a `chattr +T` parent (as berth's snapshots/overlay/tmp), which ext4's Orlov allocator places in
 # a block group of its own. On tmpfs the cost is the same either way.
@@ -187,14 +194,15 @@ a fresh destination for every run). Image: {layers} layers built with umoci (bus
 |---|---|---|---|---|---|
 {chr(10).join(rows)}
 
-Creating one empty file as each run finds the disk (the previous run's files just deleted; median of 3 rounds of 2500 files
-in `NEW/fs/text1`, each round removed before the next) costs about {cdisk} µs in a plain directory on this machine's disk,
-{cspread} µs below a `chattr +T` parent, and {ctmpfs} µs on tmpfs. The disk is ext4 without a journal: there, every inode allocation in a block group with
-recently freed inodes scans them one by one (`find_inode_bit` → `recently_deleted` in fs/ext4/ialloc.c, about 30 s after a
-delete; perf shows half of a create loop in it). Berth extracts each layer into a randomly named directory below
-`snapshots/overlay/tmp`, which it marks as an ext4 top directory (`chattr +T`), so the Orlov allocator puts each layer in a
-block group of its own and the cost does not depend on what was deleted before. umoci unpacks next to what the previous run
-removed and pays the scan for each of its files.
+Each run's destination is new and the previous one is renamed away, not deleted (all of them go after the runs): the
+disk is ext4 without a journal, and there every inode allocation in a block group with recently freed inodes scans them
+one by one (`find_inode_bit` → `recently_deleted` in fs/ext4/ialloc.c: 30 s after a delete, 180 s while the inode table
+block is dirty). With an `rm -rf` of the previous run before each run, a third of a pull's CPU went into that scan and the
+runs drifted from 1.0 to 2.7 s. What it costs: creating one empty file right after 2500 were deleted (median of 3 rounds
+in `NEW/fs/text1`) takes about {cdisk} µs in a plain directory on this disk, {cspread} µs below a `chattr +T` parent (Berth
+extracts each layer below `snapshots/overlay/tmp`, marked so, which spreads layers over block groups) and {ctmpfs} µs on tmpfs.
+This VM also gives freed memory back to its host (virtio-balloon, DAMON), so page cache written for the first time costs
+host page faults (perf: `copy_folio_from_iter_atomic`, `clear_page_erms`); every command here that writes files pays it.
 
 Commands:
 {chr(10).join(cmds)}
