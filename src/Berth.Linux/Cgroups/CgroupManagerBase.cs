@@ -96,12 +96,12 @@ public abstract class CgroupManagerBase : ICgroupManager
         foreach (var s in subs) Collect(s, into);
     }
 
-    public void Destroy()
+    public void Destroy(TimeSpan? busyPatience = null)
     {
         List<Exception>? errors = null;
         foreach (var d in Directories)
         {
-            try { CgroupFiles.RemoveTree(d.HostPath); }
+            try { CgroupFiles.RemoveTree(d.HostPath, busyPatience); }
             catch (CgroupException e) { (errors ??= new()).Add(e); }
         }
         // Parents this instance made, deepest first; one still used by another container stays (ENOTEMPTY/EBUSY).

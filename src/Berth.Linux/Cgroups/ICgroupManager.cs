@@ -64,7 +64,8 @@ public interface ICgroupManager
     ulong OomKillCount();
 
     /// <summary>Removes the cgroup directories (and sub-cgroups, and parents this instance created), killing nothing.</summary>
-    void Destroy();
+    /// <param name="busyPatience">How long to retry a cgroup that still has processes (EBUSY) before failing; default 5 s.</param>
+    void Destroy(TimeSpan? busyPatience = null);
 
     /// <summary>What the runtime bind-mounts for a container's "cgroup" mount.</summary>
     IReadOnlyList<CgroupMountPoint> MountPoints();

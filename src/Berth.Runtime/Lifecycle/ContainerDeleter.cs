@@ -19,12 +19,10 @@ public static unsafe class ContainerDeleter
             try { ContainerKiller.SignalInit(c, Sig.KILL); } catch (RuntimeException) { }
             WaitGone(c.Saved.Pid);
         }
-        // With a shared PID namespace the init's death does not end the rest: end them too.
-        KillRemaining(c);
         if (c.Saved.HostMountNamespace) HostMounts.DetachUnder(c.Saved.Rootfs);
-        Logging.Timing.Mark("delete: processes gone");
+        Logging.Timing.Mark("delete: init gone");
 
-        try { if (c.Saved.CgroupPaths.Count > 0) { c.Cgroup.Destroy(); RemoveEmptyParents(c.Saved.CgroupPaths.Values); } }
+        try { if (c.Saved.CgroupPaths.Count > 0) { DestroyCgroup(c); RemoveEmptyParents(c.Saved.CgroupPaths.Values); } }
         catch (Exception e) when (!force) { throw new RuntimeException($"container \"{c.Id}\": removing its cgroup: {e.Message}"); }
         catch (Exception) { }
         Logging.Timing.Mark("delete: cgroup removed");
@@ -33,6 +31,25 @@ public static unsafe class ContainerDeleter
             HookRunner.RunAllWarning(c.Config.Hooks?.Poststop, "poststop", c.OciState("stopped"));
 
         c.Store.Remove(c.Id);
+    }
+
+    /// <summary>
+    /// Removing the cgroup is itself the check that nothing of the container runs: rmdir fails (EBUSY)
+    /// while a process is in it. With a PID namespace of its own that is the rule (the kernel ends every
+    /// process of the namespace before its init is gone), and listing each hierarchy's processes first
+    /// would cost ~0.3 ms for nothing. With a shared PID namespace the init's death does not end the
+    /// rest (nor does it end a process put into the cgroup from outside): those are ended, then it goes.
+    /// </summary>
+    private static void DestroyCgroup(Container c)
+    {
+        try
+        {
+            c.Cgroup.Destroy(busyPatience: TimeSpan.Zero);
+            return;
+        }
+        catch (Berth.Linux.Cgroups.CgroupException) { }
+        KillRemaining(c);
+        c.Cgroup.Destroy();
     }
 
     /// <summary>

@@ -77,6 +77,31 @@ public sealed class LifecycleTests : IDisposable
         Assert.Equal(0, _rt.Run("delete", "--force", id).ExitCode);
     }
 
+    /// <summary>
+    /// Without a PID namespace of its own, the init's death leaves its children running: delete finds
+    /// them in the container's cgroup (whose removal fails while they are there), ends them, removes it.
+    /// </summary>
+    [Fact]
+    public void Delete_ends_what_outlives_an_init_that_shares_the_hosts_PID_namespace()
+    {
+        using var b = new BusyboxBundle().Script("sleep 60 & exec sleep 61");
+        b.Spec.Linux!.Namespaces!.RemoveAll(n => n.Type == "pid");
+        string id = _rt.NewId();
+        _rt.Place(b, id);
+        Assert.Equal(0, _rt.Detached("run", "-d", "--bundle", b.Write(), id).ExitCode);
+        string procs = $"/sys/fs/cgroup/pids{_rt.CgroupParent}/{id}/cgroup.procs";
+        WaitFor(() => File.ReadAllLines(procs).Length == 2);
+        var pids = File.ReadAllLines(procs).Select(int.Parse).ToList();
+        Assert.Equal(0, _rt.Run("kill", id, "KILL").ExitCode);
+        WaitFor(() => _rt.Status(id) == "stopped");
+        Assert.Single(File.ReadAllLines(procs)); // the background sleep lives on
+
+        var deleted = _rt.Run("delete", id);
+        Assert.True(deleted.ExitCode == 0, deleted.ToString());
+        Assert.False(Directory.Exists(Path.GetDirectoryName(procs)));
+        Assert.All(pids, pid => WaitFor(() => !File.Exists($"/proc/{pid}/stat") || File.ReadAllText($"/proc/{pid}/stat").Split(' ')[2] == "Z"));
+    }
+
     [Fact]
     public void Without_cgroupsPath_the_container_gets_berth_id_and_delete_leaves_no_cgroup()
     {
