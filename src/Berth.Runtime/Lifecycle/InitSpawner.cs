@@ -90,7 +90,8 @@ internal static unsafe class InitSpawner
             {
                 if (plan.UidMappings is { Count: > 0 }) WriteMap(pid, "uid_map", plan.UidMappings);
                 if (plan.GidMappings is { Count: > 0 }) WriteMap(pid, "gid_map", plan.GidMappings);
-                // A kernel without CLONE_INTO_CGROUP: the cgroup2 membership the old way (an RCU wait).
+                // Not born in the cgroup2 directory (an exec, or a kernel without CLONE_INTO_CGROUP):
+                // its membership the old way, a write to cgroup.procs (which may wait for an RCU grace period).
                 if (join is { V2Directory: >= 0 } && req.Cgroup2Joined == 0) plan.Cgroup!.AddProcessToV2(pid);
                 byte go = (byte)'G';
                 if (LibC.write(parentFd, &go, 1) != 1) throw new LinuxException(Errno.Last, "releasing the container process");
