@@ -21,6 +21,7 @@ public static unsafe class ContainerExecutor
 {
     public static int Exec(Container c, OciProcess process, ExecOptions o)
     {
+        Logging.Timing.Mark("exec: start");
         string status = c.Status;
         if (status != "running" && status != "created")
             throw new RuntimeException($"cannot exec in container \"{c.Id}\": it is {status}");
@@ -29,6 +30,7 @@ public static unsafe class ContainerExecutor
             throw new RuntimeException("process.terminal is true: --console-socket is required");
         var seccomp = c.Config.Linux?.Seccomp is { } sc ? ContainerCreator.CompileSeccomp(sc, c.Store.Root, c.RawConfig) : null;
 
+        Logging.Timing.Mark("exec: validated");
         var plan = NamespacePlanner.ForExec(c.Saved.Pid);
         plan.Cgroup = c.Cgroup;
         int pid;
@@ -36,6 +38,7 @@ public static unsafe class ContainerExecutor
         {
             var (childPid, channel) = InitSpawner.Spawn(plan);
             pid = childPid;
+            Logging.Timing.Mark("exec: spawned");
             using (channel)
             {
                 try
@@ -79,6 +82,7 @@ public static unsafe class ContainerExecutor
         }
         finally { plan.CloseJoinFds(); }
 
+        Logging.Timing.Mark("exec: started");
         if (o.PidFile is { } pf) ContainerCreator.WritePidFile(pf, pid);
         if (o.Detach) return 0;
         return WaitForwarding(pid);

@@ -67,9 +67,8 @@ internal static unsafe class InitSpawner
                 Argv = argv.Pointer,
                 Envp = envp.Pointer,
                 CgroupTaskCount = join?.TaskFiles.Count ?? 0,
-                // Not with namespaces to join: the clone then happens inside the container's cgroup
-                // namespace, where the host-side source cgroup is not visible (clone3 says ENOENT).
-                Cgroup2Fd = plan.Joins.Count == 0 ? join?.V2Directory ?? -1 : -1,
+                // (With a cgroup namespace to join, the C stage joins it after this clone.)
+                Cgroup2Fd = join?.V2Directory ?? -1,
             };
             for (int i = 0; i < req.CgroupTaskCount; i++) req.CgroupTaskFds[i] = join!.TaskFiles[i].Fd;
             for (int i = 0; i < plan.Joins.Count; i++)
@@ -90,8 +89,8 @@ internal static unsafe class InitSpawner
             {
                 if (plan.UidMappings is { Count: > 0 }) WriteMap(pid, "uid_map", plan.UidMappings);
                 if (plan.GidMappings is { Count: > 0 }) WriteMap(pid, "gid_map", plan.GidMappings);
-                // Not born in the cgroup2 directory (an exec, or a kernel without CLONE_INTO_CGROUP):
-                // its membership the old way, a write to cgroup.procs (which may wait for an RCU grace period).
+                // A kernel without CLONE_INTO_CGROUP: the cgroup2 membership the old way, a write to
+                // cgroup.procs (which may wait for an RCU grace period).
                 if (join is { V2Directory: >= 0 } && req.Cgroup2Joined == 0) plan.Cgroup!.AddProcessToV2(pid);
                 byte go = (byte)'G';
                 if (LibC.write(parentFd, &go, 1) != 1) throw new LinuxException(Errno.Last, "releasing the container process");

@@ -136,6 +136,17 @@ static void join_cgroups(const struct berth_spawn_request *req, int err_fd)
     }
 }
 
+/*
+ * A cgroup namespace to join is joined by the final child, after it was born in its cgroup2
+ * directory: clone3(CLONE_INTO_CGROUP) checks that the cgroup the child leaves is visible from
+ * the cloning process's cgroup namespace, and the host's cgroup is not visible from a
+ * container's (ENOENT).
+ */
+static int joins_cgroupns_late(const struct berth_spawn_request *req, int i)
+{
+    return req->cgroup2_fd >= 0 && req->join_types[i] == CLONE_NEWCGROUP;
+}
+
 /* The clone3 arguments this file uses (linux/sched.h's struct clone_args, v2 with .cgroup). */
 struct berth_clone_args {
     uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
@@ -160,8 +171,9 @@ static pid_t raw_clone(unsigned long flags)
 /*
  * The final child's clone. With a cgroup2 directory it is born there (CLONE_INTO_CGROUP: a fork
  * takes the threadgroup rwsem only for reading, so no RCU wait as for a write to cgroup.procs).
- * A kernel without clone3 or CLONE_INTO_CGROUP (before 5.7) gets a plain clone and *joined = 0:
- * the parent then moves the child itself.
+ * A kernel without clone3 (ENOSYS, before 5.3) or without its cgroup field (E2BIG, before 5.7)
+ * gets a plain clone and *joined = 0: the parent then moves the child itself. Any other error is
+ * the clone's own and is reported.
  */
 static pid_t clone_final(const struct berth_spawn_request *req, unsigned long flags, int *joined)
 {
@@ -170,11 +182,12 @@ static pid_t clone_final(const struct berth_spawn_request *req, unsigned long fl
         struct berth_clone_args a;
         memset(&a, 0, sizeof a);
         a.flags = (uint64_t)flags | CLONE_INTO_CGROUP;
-        a.exit_signal = SIGCHLD;
+        /* With CLONE_PARENT the child's exit signal is its parent's; clone3 wants 0 here. */
+        a.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
         a.cgroup = (uint64_t)req->cgroup2_fd;
         pid_t pid = (pid_t)syscall(SYS_clone3, &a, sizeof a);
         if (pid >= 0) { *joined = 1; return pid; }
-        if (errno != ENOSYS && errno != E2BIG && errno != EINVAL) return -1;
+        if (errno != ENOSYS && errno != E2BIG) return -1;
     }
     return raw_clone(flags);
 }
@@ -233,6 +246,9 @@ static void final_child(const struct berth_spawn_request *req, int err_fd)
         if (setresuid(0, 0, 0) < 0) fail(err_fd, "setresuid(0) in the user namespace");
     }
     join_cgroups(req, err_fd);
+    for (int i = 0; i < req->join_count; i++)
+        if (joins_cgroupns_late(req, i) && setns(req->join_fds[i], CLONE_NEWCGROUP) < 0)
+            fail(err_fd, "setns(cgroup)");
     if ((req->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
         fail(err_fd, "unshare(cgroup)");
     if (req->new_session && setsid() < 0)
@@ -319,9 +335,11 @@ static int spawn_blocked(struct berth_spawn_request *req, int *err_read, char *w
     if (stage1 == 0) {
         close(errpipe[0]);
         reset_signals();
-        for (int i = 0; i < req->join_count; i++)
+        for (int i = 0; i < req->join_count; i++) {
+            if (joins_cgroupns_late(req, i)) continue;
             if (setns(req->join_fds[i], req->join_types[i]) < 0)
                 fail(errpipe[1], ns_name(req->join_types[i]));
+        }
         if (new_time) {
             if (unshare(CLONE_NEWTIME) < 0) fail(errpipe[1], "unshare(time)");
             if (req->timens_offsets && req->timens_offsets[0]) {
