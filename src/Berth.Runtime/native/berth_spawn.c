@@ -147,6 +147,13 @@ static int joins_cgroupns_late(const struct berth_spawn_request *req, int i)
     return req->cgroup2_fd >= 0 && req->join_types[i] == CLONE_NEWCGROUP;
 }
 
+static int joins_mount_ns(const struct berth_spawn_request *req)
+{
+    for (int i = 0; i < req->join_count; i++)
+        if (req->join_types[i] == CLONE_NEWNS) return 1;
+    return 0;
+}
+
 /* The clone3 arguments this file uses (linux/sched.h's struct clone_args, v2 with .cgroup). */
 struct berth_clone_args {
     uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
@@ -227,8 +234,12 @@ static int open_ro_self(const char *path, int err_fd)
     return fd;
 }
 
-/* The final child: runs in its namespaces, waits for the parent, execs. */
-static void final_child(const struct berth_spawn_request *req, int err_fd)
+/*
+ * The final child: runs in its namespaces, waits for the parent, execs. `exe` is what it execs:
+ * the sealed memfd, or the read-only binary the first stage opened before it joined the
+ * container's mount namespace; -1: open the binary read-only in its own new mount namespace.
+ */
+static void final_child(const struct berth_spawn_request *req, int err_fd, int exe)
 {
     char go;
     ssize_t n;
@@ -254,9 +265,11 @@ static void final_child(const struct berth_spawn_request *req, int err_fd)
     if (req->new_session && setsid() < 0)
         fail(err_fd, "setsid");
 
-    int exe = req->exe_fd;
-    if (req->ro_self_path && (req->clone_flags & CLONE_NEWNS))
+    if (exe < 0) {
+        /* Only in a mount namespace of our own: the bind must never land in the caller's. */
+        if (!req->ro_self_path || !(req->clone_flags & CLONE_NEWNS)) { errno = EINVAL; fail(err_fd, "no runtime binary to exec"); }
         exe = open_ro_self(req->ro_self_path, err_fd);
+    }
 
     /* The sync socket is the one descriptor the C# half inherits on purpose. */
     if (fcntl(req->sync_fd, F_SETFD, 0) < 0) fail(err_fd, "clearing FD_CLOEXEC on the sync socket");
@@ -315,7 +328,7 @@ static int spawn_blocked(struct berth_spawn_request *req, int *err_read, char *w
         }
         if (pid == 0) {
             close(errpipe[0]);
-            final_child(req, errpipe[1]);
+            final_child(req, errpipe[1], req->ro_self_path && (req->clone_flags & CLONE_NEWNS) ? -1 : req->exe_fd);
         }
         close(errpipe[1]);
         req->cgroup2_joined = joined;
@@ -335,6 +348,14 @@ static int spawn_blocked(struct berth_spawn_request *req, int *err_read, char *w
     if (stage1 == 0) {
         close(errpipe[0]);
         reset_signals();
+        /* Joining a mount namespace (exec): bind the binary read-only in a private mount namespace
+           first, as host root (before any user namespace), and keep it open; the open file keeps
+           that mount alive after setns leaves the namespace, and the child execs it from there. */
+        int exe = req->exe_fd;
+        if (req->ro_self_path && joins_mount_ns(req)) {
+            if (unshare(CLONE_NEWNS) < 0) fail(errpipe[1], "unshare(mnt) for the read-only runtime binary");
+            exe = open_ro_self(req->ro_self_path, errpipe[1]);
+        }
         for (int i = 0; i < req->join_count; i++) {
             if (joins_cgroupns_late(req, i)) continue;
             if (setns(req->join_fds[i], req->join_types[i]) < 0)
@@ -353,7 +374,7 @@ static int spawn_blocked(struct berth_spawn_request *req, int *err_read, char *w
         int joined;
         pid_t pid = clone_final(req, new_flags | CLONE_PARENT, &joined);
         if (pid < 0) fail(errpipe[1], req->cgroup2_fd >= 0 ? "clone into the container's cgroup" : "clone");
-        if (pid == 0) final_child(req, errpipe[1]);
+        if (pid == 0) final_child(req, errpipe[1], exe);
         struct berth_report r;
         memset(&r, 0, sizeof r);
         r.kind = 1;
