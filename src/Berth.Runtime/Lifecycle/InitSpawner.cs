@@ -45,7 +45,8 @@ internal static unsafe class InitSpawner
         // joins a container's mount namespace (exec), by the first C stage in a private one before
         // it joins anything. Otherwise from a sealed memfd copy (~5 ms for the 7.5 MB binary).
         // Either way /proc/PID/exe cannot be written (CVE-2019-5736).
-        bool ownMountNs = (plan.CloneFlags & CLONE.NEWNS) != 0 && (plan.CloneFlags & CLONE.NEWUSER) == 0 && plan.Joins.Count == 0;
+        bool ownMountNs = (plan.CloneFlags & CLONE.NEWNS) != 0 && (plan.CloneFlags & CLONE.NEWUSER) == 0
+            && !plan.Joins.Any(j => j.Type == CLONE.NEWUSER);
         bool joinsMountNs = plan.Joins.Any(j => j.Type == CLONE.NEWNS);
         string? roSelf = ownMountNs || joinsMountNs ? SelfPath() : null;
         int exe = roSelf is null ? SealedSelf.Create() : -1;
