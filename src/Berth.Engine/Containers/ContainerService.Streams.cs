@@ -19,11 +19,13 @@ public sealed partial class ContainerService
     public async Task AttachAsync(Container c, Stream client, StreamOptions so, Func<Task> registered, CancellationToken ct)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        bool wired = false;
         async Task Wire(ShimClient shim)
         {
             var s = await shim.ConnectAsync($"ATTACH {(so.Stdin ? 1 : 0)}");
             var line = await ShimClient.ReadLineAsync(s);
             if (line != ShimProtocol.Ok) { s.Dispose(); done.TrySetResult(); return; }
+            Volatile.Write(ref wired, true);
             _ = Task.Run(async () =>
             {
                 try { await PumpAsync(s, client, so, ct); }
@@ -41,7 +43,12 @@ public sealed partial class ContainerService
         finally { c.Lock.Release(); }
         using var reg = ct.Register(() => done.TrySetResult());
         var removed = c.Removed.Task;
-        await Task.WhenAny(done.Task, removed);
+        // run --rm: the removal can be over before this stream has passed on the last output (the
+        // shim tells berthd of the exit first, and the removal no longer waits for much), so a wired
+        // stream gets to its end (the shim closes it after the exit frame). Removed before it ever
+        // started: nothing will come.
+        if (await Task.WhenAny(done.Task, removed) == removed && Volatile.Read(ref wired))
+            await Task.WhenAny(done.Task, Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None));
     }
 
     /// <summary>Copies shim frames to the client (raw for a TTY, docker's multiplexed frames otherwise) and client bytes to stdin. Returns the exit code.</summary>
