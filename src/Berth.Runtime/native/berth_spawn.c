@@ -17,7 +17,11 @@
  *   4. execveat() the runtime binary from a sealed memfd, so the C# half
  *      (`berth-runtime init`) runs in the container's namespaces from the start.
  *
- * Between clone and exec only async-signal-safe system calls are made.
+ * Between clone and exec only async-signal-safe system calls are made, and none of glibc's
+ * wrappers that coordinate threads: the child inherits the parent's locks and thread list as
+ * they were at the clone, so glibc's setresuid (which signals every thread it knows of and
+ * waits for them, or for one still being created) hung the child when a thread of the .NET
+ * parent was starting; the id switches are raw syscalls.
  * Errors travel to the parent over a CLOEXEC pipe: if exec succeeds the pipe
  * just closes, so the parent reads EOF (the posix_spawn technique).
  */
@@ -31,6 +35,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -222,12 +227,13 @@ static const char *ns_name(int type)
  */
 static int open_ro_self(const char *path, int err_fd)
 {
-    struct statvfs sv;
+    struct statfs sv;
     if (mount(0, "/", 0, MS_SLAVE | MS_REC, 0) < 0) fail(err_fd, "making our mounts slaves");
-    if (statvfs(path, &sv) < 0) fail(err_fd, "statvfs of the runtime binary");
+    /* statfs, not statvfs: glibc's statvfs may read /proc/mounts through stdio (malloc). */
+    if (statfs(path, &sv) < 0) fail(err_fd, "statfs of the runtime binary");
     if (mount(path, path, 0, MS_BIND, 0) < 0) fail(err_fd, "bind-mounting the runtime binary");
     /* Keep the flags the kernel may have locked (nosuid, nodev, noexec); add read-only. */
-    unsigned long keep = sv.f_flag & (ST_NOSUID | ST_NODEV | ST_NOEXEC);
+    unsigned long keep = (unsigned long)sv.f_flags & (ST_NOSUID | ST_NODEV | ST_NOEXEC);
     if (mount(0, path, 0, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, 0) < 0) fail(err_fd, "making the runtime binary read-only");
     int fd = open(path, O_PATH | O_CLOEXEC);
     if (fd < 0) fail(err_fd, "opening the read-only runtime binary");
@@ -253,8 +259,9 @@ static void final_child(const struct berth_spawn_request *req, int err_fd, int e
     if (go != 'G') _exit(0); /* the parent gave up; nothing to report */
 
     if (req->become_root) {
-        if (setresgid(0, 0, 0) < 0) fail(err_fd, "setresgid(0) in the user namespace");
-        if (setresuid(0, 0, 0) < 0) fail(err_fd, "setresuid(0) in the user namespace");
+        /* Raw: glibc's wrappers would apply the change to the parent's threads too (see above). */
+        if (syscall(SYS_setresgid, 0, 0, 0) < 0) fail(err_fd, "setresgid(0) in the user namespace");
+        if (syscall(SYS_setresuid, 0, 0, 0) < 0) fail(err_fd, "setresuid(0) in the user namespace");
     }
     join_cgroups(req, err_fd);
     for (int i = 0; i < req->join_count; i++)
