@@ -1,3 +1,4 @@
+using Berth.Linux;
 using System.Buffers.Binary;
 using Berth.Linux.Interop;
 using Berth.Linux.Io;
@@ -36,7 +37,12 @@ public sealed class SyncChannel : IDisposable
         byte[] frame = new byte[4 + body.Length];
         BinaryPrimitives.WriteInt32LittleEndian(frame, body.Length);
         body.CopyTo(frame.AsSpan(4));
-        FdIo.WriteAll(Fd, frame);
+        try { FdIo.WriteAll(Fd, frame); }
+        catch (LinuxException e) when (e.ErrorCode == Errno.EPIPE)
+        {
+            // "write: Broken pipe" said nothing about whom: the process at the other end has exited.
+            throw new RuntimeException("the process at the other end of the sync socket exited");
+        }
     }
 
     public byte[] ReceiveRaw() =>
