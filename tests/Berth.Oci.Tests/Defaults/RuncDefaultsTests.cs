@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Berth.Oci.Defaults;
@@ -59,26 +58,8 @@ public class RuncDefaultsTests
     [InlineData(true)]
     public void Spec_equals_what_runc_spec_writes(bool rootless)
     {
-        var runc = new[] { "/usr/sbin/runc", "/usr/bin/runc" }.FirstOrDefault(File.Exists);
-        Assert.True(runc is not null, "runc 1.1.5 is installed on the project's machines; this test compares against it");
-        var dir = Directory.CreateTempSubdirectory("berth-runc-spec-");
-        try
-        {
-            var psi = new ProcessStartInfo(runc!) { WorkingDirectory = dir.FullName, RedirectStandardError = true };
-            psi.ArgumentList.Add("spec");
-            if (rootless) psi.ArgumentList.Add("--rootless");
-            using (var p = System.Diagnostics.Process.Start(psi)!)
-            {
-                p.WaitForExit();
-                Assert.True(p.ExitCode == 0, p.StandardError.ReadToEnd());
-            }
-            var theirs = JsonNode.Parse(File.ReadAllText(Path.Combine(dir.FullName, "config.json")));
-            var ours = JsonNode.Parse(JsonSerializer.Serialize(RuncDefaults.Spec(rootless), OciJsonContext.Default.Spec));
-            Assert.True(JsonNode.DeepEquals(theirs, ours), $"runc:\n{theirs}\nberth:\n{ours}");
-        }
-        finally
-        {
-            dir.Delete(recursive: true);
-        }
+        var theirs = JsonNode.Parse(RuncSpec.Json(rootless));
+        var ours = JsonNode.Parse(JsonSerializer.Serialize(RuncDefaults.Spec(rootless), OciJsonContext.Default.Spec));
+        Assert.True(JsonNode.DeepEquals(theirs, ours), $"runc:\n{theirs}\nberth:\n{ours}");
     }
 }
