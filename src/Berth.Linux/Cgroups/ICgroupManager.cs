@@ -14,7 +14,7 @@ public sealed record CgroupMountPoint(string Name, string HostPath, bool IsV2, I
 
 /// <summary>
 /// One container's cgroup, in every hierarchy of the host. The same object serves create (Create, Apply,
-/// AddProcess) and every later command (kill --all: Pids; pause/resume: Freeze/Thaw; update: Apply;
+/// OpenJoin: the new process joins by itself) and every later command (kill --all: Pids; pause/resume: Freeze/Thaw; update: Apply;
 /// events: Stats/OomKillCount; delete: Destroy). Nothing is created by opening it.
 /// </summary>
 public interface ICgroupManager
