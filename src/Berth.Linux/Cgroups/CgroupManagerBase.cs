@@ -38,6 +38,9 @@ public abstract class CgroupManagerBase : ICgroupManager
     public bool Exists() => Directories.Count > 0 && Directories.All(d => Directory.Exists(d.HostPath));
 
     public abstract void Create();
+
+    public IReadOnlyList<string> ParentsCreated =>
+        _created.Where(level => !Directories.Any(d => d.HostPath == level)).ToList();
     public abstract void Apply(LinuxResources resources);
     public abstract void Freeze(TimeSpan? timeout = null);
     public abstract void Thaw();

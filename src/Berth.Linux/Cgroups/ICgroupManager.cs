@@ -36,6 +36,13 @@ public interface ICgroupManager
     /// <summary>mkdir -p in every hierarchy, preparing cpuset levels and v2 subtree controllers on the way.</summary>
     void Create();
 
+    /// <summary>
+    /// The parent directories (host paths, top-down) that <see cref="Create"/> made above the cgroup itself.
+    /// A runtime that removes the cgroup in a later process keeps these, so it removes only what it made
+    /// (and never, say, kubelet's pod cgroup above a container's).
+    /// </summary>
+    IReadOnlyList<string> ParentsCreated { get; }
+
     /// <summary>Writes the limits; fields left null are not touched (so it serves "update" too).</summary>
     void Apply(LinuxResources resources);
 

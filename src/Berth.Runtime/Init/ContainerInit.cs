@@ -84,11 +84,15 @@ public static class ContainerInit
         Logging.Timing.Mark("init: host fds open");
         rootfs.Prepare();
 
-        // prestart and createRuntime hooks run in the parent, in the runtime's namespaces.
+        // prestart and createRuntime hooks run in the parent, in the runtime's namespaces
+        // (without any, the round trip is skipped: the parent just waits for "created").
         Logging.Timing.Mark("init: mounts done");
-        channel.SendMessage("hooks");
-        var resume = channel.ReceiveMessage();
-        if (resume?.Type != "resume") throw new RuntimeException("the parent stopped the creation");
+        if (spec.Hooks is { } hooks && (hooks.Prestart is { Count: > 0 } || hooks.CreateRuntime is { Count: > 0 }))
+        {
+            channel.SendMessage("hooks");
+            var resume = channel.ReceiveMessage();
+            if (resume?.Type != "resume") throw new RuntimeException("the parent stopped the creation");
+        }
 
         var state = req.State!;
         HookRunner.RunAll(spec.Hooks?.CreateContainer, "createContainer", state);

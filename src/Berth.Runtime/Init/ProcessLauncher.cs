@@ -128,6 +128,7 @@ internal sealed unsafe class ProcessLauncher
         Ambient = c.Ambient,
     };
 
+    /// <summary>The thread's identity (raw syscalls: see LibC.setresuid_thread; this thread is the one that execs).</summary>
     private static void SwitchUser(User? user)
     {
         uint uid = user?.Uid ?? 0, gid = user?.Gid ?? 0;
@@ -137,10 +138,10 @@ internal sealed unsafe class ProcessLauncher
         {
             var arr = groups.ToArray();
             fixed (uint* g = arr)
-                Errno.Check(LibC.setgroups((nuint)arr.Length, g), "process.user.additionalGids: setgroups");
+                Errno.Check(LibC.setgroups_thread((nuint)arr.Length, g), "process.user.additionalGids: setgroups");
         }
-        Errno.Check(LibC.setresgid(gid, gid, gid), $"process.user.gid {gid}: setresgid");
-        Errno.Check(LibC.setresuid(uid, uid, uid), $"process.user.uid {uid}: setresuid");
+        Errno.Check(LibC.setresgid_thread(gid, gid, gid), $"process.user.gid {gid}: setresgid");
+        Errno.Check(LibC.setresuid_thread(uid, uid, uid), $"process.user.uid {uid}: setresuid");
     }
 
     private static void EnsureCwdInsideRoot()

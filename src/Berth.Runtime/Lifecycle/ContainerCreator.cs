@@ -20,7 +20,11 @@ public sealed class ContainerCreator
     private readonly StateStore _store;
     public ContainerCreator(StateStore store) => _store = store;
 
-    public const string DefaultCgroupParent = "/berth";
+    /// <summary>
+    /// Without linux.cgroupsPath the container's cgroup is named by its id under the caller's own
+    /// cgroup in each hierarchy (runc's default), so a lone container makes and removes one level.
+    /// </summary>
+    public static string DefaultCgroupsPath(string id) => id;
 
     public Container Create(CreateOptions o)
     {
@@ -48,7 +52,7 @@ public sealed class ContainerCreator
             string fifo = _store.FifoPath(o.Id);
             Errno.Check(LibC.mkfifo(fifo, 0x180 /* 0600 */), $"mkfifo {fifo}");
 
-            cgroup = CgroupManager.Open(spec.Linux?.CgroupsPath is { Length: > 0 } cp ? cp : $"{DefaultCgroupParent}/{o.Id}");
+            cgroup = CgroupManager.Open(spec.Linux?.CgroupsPath is { Length: > 0 } cp ? cp : DefaultCgroupsPath(o.Id));
             CreateCgroup(cgroup);
             Logging.Timing.Mark("cgroup created");
             if (spec.Linux?.Resources is { } res) cgroup.Apply(DeviceRules.WithContainerDevices(res, spec.Linux.Devices));
@@ -120,6 +124,7 @@ public sealed class ContainerCreator
                 Created = DateTime.UtcNow,
                 Owner = "",
                 CgroupPaths = new Dictionary<string, string>(cgroup.Paths),
+                CgroupParentsCreated = cgroup.ParentsCreated is { Count: > 0 } made ? made.ToList() : null,
                 Annotations = spec.Annotations,
                 HasProcess = spec.Process is not null,
                 HostMountNamespace = HostMounts.InHostNamespace(spec),

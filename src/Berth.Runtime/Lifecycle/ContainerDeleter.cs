@@ -22,7 +22,7 @@ public static unsafe class ContainerDeleter
         if (c.Saved.HostMountNamespace) HostMounts.DetachUnder(c.Saved.Rootfs);
         Logging.Timing.Mark("delete: init gone");
 
-        try { if (c.Saved.CgroupPaths.Count > 0) { DestroyCgroup(c); RemoveEmptyParents(c.Saved.CgroupPaths.Values); } }
+        try { if (c.Saved.CgroupPaths.Count > 0) { DestroyCgroup(c); RemoveParentsCreated(c.Saved.CgroupParentsCreated); } }
         catch (Exception e) when (!force) { throw new RuntimeException($"container \"{c.Id}\": removing its cgroup: {e.Message}"); }
         catch (Exception) { }
         Logging.Timing.Mark("delete: cgroup removed");
@@ -53,21 +53,16 @@ public static unsafe class ContainerDeleter
     }
 
     /// <summary>
-    /// The parents create made on the way (the default /berth, a containerd namespace's folder, a
-    /// test's parent) go with their last container: rmdir succeeds only on an empty cgroup, so a
-    /// sibling keeps them. (Keeping /berth would save its mkdir in each hierarchy, ~0.5 ms, but
-    /// leave ten empty cgroups behind on a machine that runs no container.)
+    /// The parents this container's create made on the way (an engine's /berth, a containerd
+    /// namespace's folder, a test's parent) go with it when they are empty: rmdir fails on a
+    /// cgroup that still holds another, which keeps it. Nothing create found already there is
+    /// touched, so kubelet's pod and QoS cgroups above a container stay kubelet's. (A parent made by
+    /// one container and outlived by a sibling stays after both: the sibling did not make it.)
     /// </summary>
-    private static void RemoveEmptyParents(IEnumerable<string> paths)
+    private static void RemoveParentsCreated(List<string>? parents)
     {
-        var mounts = Berth.Linux.Cgroups.CgroupLayout.Current.Hierarchies.Select(h => h.MountPoint.TrimEnd('/')).ToHashSet();
-        foreach (var path in paths)
-        {
-            for (string? dir = Path.GetDirectoryName(path); dir is not null && dir.Length > 1 && !mounts.Contains(dir); dir = Path.GetDirectoryName(dir))
-            {
-                if (LibC.rmdir(dir) < 0) break;
-            }
-        }
+        if (parents is null) return;
+        for (int i = parents.Count - 1; i >= 0; i--) LibC.rmdir(parents[i]);
     }
 
     private static void TryThawAfterKill(Container c)

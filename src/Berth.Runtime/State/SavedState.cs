@@ -16,6 +16,8 @@ public sealed class SavedState
     [JsonPropertyName("owner")] public string Owner { get; set; } = "";
     /// <summary>Hierarchy -> host directory of the container's cgroup (what CgroupManager.Reopen takes).</summary>
     [JsonPropertyName("cgroupPaths")] public Dictionary<string, string> CgroupPaths { get; set; } = new();
+    /// <summary>Parent cgroups (host paths, top-down) that create made on the way: delete removes these when empty, nothing above.</summary>
+    [JsonPropertyName("cgroupParentsCreated")] public List<string>? CgroupParentsCreated { get; set; }
     /// <summary>
     /// The few facts of the config that every command needs. The config itself is kept beside
     /// state.json as config.json (the bundle's bytes as validated at create) and only parsed by

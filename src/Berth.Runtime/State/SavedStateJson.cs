@@ -24,6 +24,7 @@ public static class SavedStateJson
             w.WriteString("created", s.Created);
             w.WriteString("owner", s.Owner);
             OciWriter.Map(w, "cgroupPaths", s.CgroupPaths);
+            OciWriter.Strings(w, "cgroupParentsCreated", s.CgroupParentsCreated);
             OciWriter.Map(w, "annotations", s.Annotations);
             w.WriteBoolean("hasProcess", s.HasProcess);
             w.WriteBoolean("hostMountNamespace", s.HostMountNamespace);
@@ -50,6 +51,7 @@ public static class SavedStateJson
                 case "created": v.Created = c.DateTime(); break;
                 case "owner": v.Owner = c.String()!; break;
                 case "cgroupPaths": v.CgroupPaths = c.Map(JsonCursor.StringElement)!; break;
+                case "cgroupParentsCreated": v.CgroupParentsCreated = c.List(JsonCursor.StringElement); break;
                 case "annotations": v.Annotations = c.Map(JsonCursor.StringElement); break;
                 case "hasProcess": v.HasProcess = c.Bool(); break;
                 case "hostMountNamespace": v.HostMountNamespace = c.Bool(); break;

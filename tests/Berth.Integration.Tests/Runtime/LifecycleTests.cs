@@ -103,19 +103,39 @@ public sealed class LifecycleTests : IDisposable
     }
 
     [Fact]
-    public void Without_cgroupsPath_the_container_gets_berth_id_and_delete_leaves_no_cgroup()
+    public void Without_cgroupsPath_the_container_gets_its_id_under_the_callers_cgroup_and_delete_leaves_no_cgroup()
     {
         using var b = new BusyboxBundle("/bin/sleep", "60");
         string id = _rt.NewId("dflt");
-        bool parentBefore = Directory.Exists("/sys/fs/cgroup/memory/berth");
         var created = _rt.Detached("create", "--bundle", b.Write(), id); // not placed: the default cgroupsPath
         Assert.True(created.ExitCode == 0, created.ToString());
-        Assert.True(Directory.Exists($"/sys/fs/cgroup/memory/berth/{id}"));
+        // runc's rule: <the caller's own cgroup>/<id> in each hierarchy (this test's process is the caller's parent)
+        string ownMemory = File.ReadAllLines("/proc/self/cgroup").Select(l => l.Split(':', 3)).First(f => f[1].Split(',').Contains("memory"))[2];
+        string expected = $"/sys/fs/cgroup/memory{ownMemory.TrimEnd('/')}/{id}";
+        Assert.True(Directory.Exists(expected), $"{expected} missing");
+        int pid = int.Parse(System.Text.Json.JsonDocument.Parse(_rt.Run("state", id).Stdout).RootElement.GetProperty("pid").ToString());
+        Assert.Contains($":memory:{ownMemory.TrimEnd('/')}/{id}", File.ReadAllText($"/proc/{pid}/cgroup"));
         Assert.Equal(0, _rt.Run("delete", "--force", id).ExitCode);
-        Assert.False(Directory.Exists($"/sys/fs/cgroup/memory/berth/{id}"));
-        // The default parent goes with its last container (unless something else uses it).
-        if (!parentBefore)
-            Assert.Empty(Directory.EnumerateDirectories("/sys/fs/cgroup").Where(h => Directory.Exists(Path.Combine(h, "berth"))));
+        Assert.False(Directory.Exists(expected));
+        Assert.True(Directory.Exists(Path.GetDirectoryName(expected)), "delete removed the caller's own cgroup");
+    }
+
+    [Fact]
+    public void Delete_removes_the_parents_create_made_and_nothing_create_found()
+    {
+        string outer = $"/sys/fs/cgroup/pids{_rt.CgroupParent}";
+        Directory.CreateDirectory(outer); // as kubelet's pod cgroup: there before the container, not the runtime's
+        using var b = new BusyboxBundle("/bin/sleep", "60");
+        string id = _rt.NewId("par");
+        b.Spec.Linux!.CgroupsPath = $"{_rt.CgroupParent}/made/{id}";
+        var created = _rt.Detached("create", "--bundle", b.Write(), id);
+        Assert.True(created.ExitCode == 0, created.ToString());
+        Assert.True(Directory.Exists($"{outer}/made/{id}"));
+        Assert.Equal(0, _rt.Run("delete", "--force", id).ExitCode);
+        Assert.False(Directory.Exists($"{outer}/made"), "the parent create made is still there");
+        Assert.True(Directory.Exists(outer), "delete removed a parent it did not make");
+        // in the hierarchies where create made both levels, both are gone
+        Assert.False(Directory.Exists($"/sys/fs/cgroup/memory{_rt.CgroupParent}"));
     }
 
     [Fact]
