@@ -38,7 +38,39 @@ public sealed unsafe class RootedPath : IDisposable
         int fd = TryOpen(path);
         if (fd >= 0) return fd;
         if (fd != -Errno.ENOENT) throw new LinuxException(-fd, $"resolve {path} in {RootPath}");
-        return Walk(path, directory, mode);
+        return CreateInExistingParent(path, directory, mode) ?? Walk(path, directory, mode);
+    }
+
+    /// <summary>
+    /// The common case (a mount point missing in an existing directory, /dev/pts or
+    /// /sys/fs/cgroup/memory): the parent resolved in the root, the last component made in it,
+    /// in 4 calls instead of a walk's 3 per level. Null when the walk must do it: the parent is
+    /// missing too, or the name exists and is a dangling symlink (the walk follows it).
+    /// </summary>
+    private int? CreateInExistingParent(string path, bool directory, uint mode)
+    {
+        string[] parts = Split(path).ToArray();
+        if (parts.Length == 0 || parts[^1] is "." or "..") return null;
+        string name = parts[^1];
+        int parent = TryOpen(string.Join('/', parts[..^1]), O.DIRECTORY);
+        if (parent < 0) return null;
+        try
+        {
+            if (directory)
+            {
+                if (LibC.mkdirat(parent, name, mode) < 0) return Errno.Last == Errno.EEXIST ? null : throw new LinuxException(Errno.Last, $"mkdir {path} in {RootPath}");
+            }
+            else
+            {
+                int f = LibC.openat(parent, name, O.CREAT | O.EXCL | O.WRONLY | O.NOFOLLOW | O.CLOEXEC, 0x1a4 /* 0644 */);
+                if (f < 0) return Errno.Last == Errno.EEXIST ? null : throw new LinuxException(Errno.Last, $"create {path} in {RootPath}");
+                LibC.close(f);
+            }
+            int fd = LibC.openat(parent, name, O.PATH | O.NOFOLLOW | O.CLOEXEC, 0);
+            if (fd < 0) throw new LinuxException(Errno.Last, $"open {path} in {RootPath}");
+            return fd;
+        }
+        finally { LibC.close(parent); }
     }
 
     private const int MaxSymlinks = 40;

@@ -10,7 +10,13 @@ public static class O
 
 public static class At
 {
-    public const int FDCWD = -100, SYMLINK_NOFOLLOW = 0x100, REMOVEDIR = 0x200, EMPTY_PATH = 0x1000;
+    public const int FDCWD = -100, SYMLINK_NOFOLLOW = 0x100, REMOVEDIR = 0x200, EMPTY_PATH = 0x1000, RECURSIVE = 0x8000;
+}
+
+/// <summary>mount_setattr(2) attributes (MOUNT_ATTR_*).</summary>
+public static class MountAttr
+{
+    public const ulong RDONLY = 1, NOSUID = 2, NODEV = 4, NOEXEC = 8;
 }
 
 public static class Resolve

@@ -268,6 +268,14 @@ public static unsafe partial class LibC
     public static int setgroups_thread(nuint size, uint* list) =>
         (int)syscall(SyscallNumbers.Setgroups, (long)size, (long)list, 0, 0, 0, 0);
 
+    /// <summary>Sets mount attributes of one mount, or with AT_RECURSIVE of a whole tree, in one call (Linux 5.12).</summary>
+    public static int mount_setattr(int dirfd, string path, uint flags, ulong attrSet)
+    {
+        var attr = new MountAttrArgs { AttrSet = attrSet };
+        fixed (byte* p = Utf8(path))
+            return (int)syscall(SyscallNumbers.MountSetattr, dirfd, (long)p, flags, (long)&attr, sizeof(MountAttrArgs), 0);
+    }
+
     public static int seccomp(uint op, uint flags, void* args) =>
         (int)syscall(SyscallNumbers.Seccomp, op, flags, (long)args, 0, 0, 0);
 
@@ -283,11 +291,14 @@ public static class SyscallNumbers
 {
     // x86_64
     public const long Setgroups = 116, Setresuid = 117, Setresgid = 119, Capget = 125, Capset = 126, PivotRoot = 155, Seccomp = 317,
-        PidfdSendSignal = 424, PidfdOpen = 434, CloseRange = 436, Openat2 = 437;
+        PidfdSendSignal = 424, PidfdOpen = 434, CloseRange = 436, Openat2 = 437, MountSetattr = 442;
 }
 
 [StructLayout(LayoutKind.Sequential)]
 public struct RLimit { public ulong Cur; public ulong Max; }
+
+[StructLayout(LayoutKind.Sequential)]
+public struct MountAttrArgs { public ulong AttrSet; public ulong AttrClr; public ulong Propagation; public ulong UsernsFd; }
 
 [StructLayout(LayoutKind.Sequential)]
 public struct OpenHow { public ulong Flags; public ulong Mode; public ulong Resolve; }

@@ -108,8 +108,8 @@ internal sealed class RootfsBuilder
     {
         foreach (var p in _spec.Linux?.MaskedPaths ?? new List<string>()) MaskPath(p);
         foreach (var p in _spec.Linux?.ReadonlyPaths ?? new List<string>()) ReadonlyPath(p);
-        if (_devReadonly) Remount("/dev", MS.RDONLY);
-        if (_spec.Root?.Readonly == true) Remount("/", MS.RDONLY);
+        if (_devReadonly) MakeReadOnly("/dev");
+        if (_spec.Root?.Readonly == true) MakeReadOnly("/");
         if (Propagation(_spec.Linux?.RootfsPropagation) is ulong prop && (prop & (MS.SHARED | MS.PRIVATE | MS.UNBINDABLE)) != 0)
             Mount(null, "/", null, prop, null);
     }
@@ -191,13 +191,42 @@ internal sealed class RootfsBuilder
             int fd = root.OpenOrCreate(sub, true);
             try { Mount(s.HostPath, RootedPath.FdPath(fd), null, MS.BIND | MS.REC, null, sub); }
             finally { LibC.close(fd); }
-            WithTop(root, sub, p => Mount(null, p, null, MS.BIND | MS.REMOUNT | common | ro, null, sub));
             // Controllers mounted together (cpu,cpuacct) get a symlink per name, as on the host.
             if (s.Name.Contains(','))
-                foreach (var alias in s.Name.Split(','))
-                    LibC.symlinkat(s.Name, DirFd(root, dest), alias);
+            {
+                int dirFd = DirFd(root, dest);
+                try { foreach (var alias in s.Name.Split(',')) LibC.symlinkat(s.Name, dirFd, alias); }
+                finally { LibC.close(dirFd); }
+            }
+        }
+        // nosuid,nodev,noexec (and ro) on the tmpfs and every bind under it: one mount_setattr
+        // for the tree instead of a remount per hierarchy (~0.07 ms each, ten on this host).
+        ulong attrs = MountAttr.NOSUID | MountAttr.NODEV | MountAttr.NOEXEC | (ro != 0 ? MountAttr.RDONLY : 0);
+        if (TrySetAttrs(root, dest, attrs, recursive: true)) return;
+        foreach (var s in sources)
+        {
+            string sub = Normalize(dest) + "/" + s.Name;
+            WithTop(root, sub, p => Mount(null, p, null, MS.BIND | MS.REMOUNT | common | ro, null, sub));
         }
         if (ro != 0) WithTop(root, dest, p => Mount(null, p, null, MS.BIND | MS.REMOUNT | common | MS.RDONLY, null, dest));
+    }
+
+    private static bool? _mountSetattr; // null: not tried yet; false: this kernel has no mount_setattr (before 5.12)
+
+    /// <summary>mount_setattr on the mount now on top of <paramref name="dest"/>; false where the kernel lacks it.</summary>
+    private static bool TrySetAttrs(RootedPath root, string dest, ulong attrs, bool recursive)
+    {
+        if (_mountSetattr == false) return false;
+        int fd = root.TryOpen(dest);
+        if (fd < 0) throw new LinuxException(-fd, $"reopen {dest}");
+        try
+        {
+            if (LibC.mount_setattr(fd, "", (uint)(At.EMPTY_PATH | (recursive ? At.RECURSIVE : 0)), attrs) == 0)
+                return (_mountSetattr = true).Value;
+            if (Errno.Last == Errno.ENOSYS) return (_mountSetattr = false).Value;
+            throw new LinuxException(Errno.Last, $"mount_setattr {dest}");
+        }
+        finally { LibC.close(fd); }
     }
 
     private static int DirFd(RootedPath root, string path)
@@ -217,45 +246,54 @@ internal sealed class RootfsBuilder
             devices.RemoveAll(x => x.Path == d.Path);
             devices.Add(d);
         }
-        foreach (var d in devices) CreateDevice(root, d);
-    }
-
-    private void CreateDevice(RootedPath root, LinuxDevice d)
-    {
-        string path = d.Path!;
-        string parent = Path.GetDirectoryName(path.TrimEnd('/')) ?? "/";
-        string name = Path.GetFileName(path.TrimEnd('/'));
-        int dir = root.OpenOrCreate(parent, true);
+        // Each parent directory (/dev for the defaults) is resolved and opened once.
+        var dirs = new Dictionary<string, int>(StringComparer.Ordinal);
         try
         {
-            // O_PATH fds cannot be mknod'ed under; reopen the resolved directory for real.
-            int real = Errno.Check(LibC.openat(dir, ".", O.DIRECTORY | O.RDONLY | O.CLOEXEC, 0), $"open {parent}");
-            try
+            foreach (var d in devices)
             {
-                if (_req.NewUserNamespace)
+                string parent = Path.GetDirectoryName(d.Path!.TrimEnd('/')) ?? "/";
+                if (!dirs.TryGetValue(parent, out int real))
                 {
-                    // mknod is not allowed in a user namespace: bind the host's device instead.
-                    int f = LibC.openat(real, name, O.CREAT | O.WRONLY | O.NOFOLLOW | O.CLOEXEC, 0);
-                    if (f >= 0) LibC.close(f);
-                    int target = root.TryOpen(path);
-                    if (target < 0) throw new LinuxException(-target, $"create device {path}");
-                    try { Mount(path, RootedPath.FdPath(target), null, MS.BIND, null, path); }
-                    finally { LibC.close(target); }
-                    return;
+                    int dir = root.OpenOrCreate(parent, true);
+                    // O_PATH fds cannot be mknod'ed under; reopen the resolved directory for real.
+                    try { real = Errno.Check(LibC.openat(dir, ".", O.DIRECTORY | O.RDONLY | O.CLOEXEC, 0), $"open {parent}"); }
+                    finally { LibC.close(dir); }
+                    dirs[parent] = real;
                 }
-                uint type = d.Type switch { "b" => 0x6000u, "p" => 0x1000u, _ => 0x2000u };
-                uint mode = (d.FileMode ?? 0x1b6) & 0xfff;
-                LibC.unlinkat(real, name, 0);
-                if (LibC.mknodat(real, name, type | mode, d.Type == "p" ? 0 : LibC.MakeDev(d.Major, d.Minor)) < 0)
-                    throw new LinuxException(Errno.Last, $"mknod {path}");
-                if (LibC.fchownat(real, name, d.Uid ?? 0, d.Gid ?? 0, At.SYMLINK_NOFOLLOW) < 0)
-                    throw new LinuxException(Errno.Last, $"chown {path}");
-                if (d.FileMode is uint fm && LibC.fchmodat(real, name, fm & 0xfff, 0) < 0)
-                    throw new LinuxException(Errno.Last, $"chmod {path}");
+                CreateDevice(root, d, real);
             }
-            finally { LibC.close(real); }
         }
-        finally { LibC.close(dir); }
+        finally
+        {
+            foreach (int fd in dirs.Values) LibC.close(fd);
+        }
+    }
+
+    /// <summary>One device node in its (open) parent directory <paramref name="real"/>.</summary>
+    private void CreateDevice(RootedPath root, LinuxDevice d, int real)
+    {
+        string path = d.Path!;
+        string name = Path.GetFileName(path.TrimEnd('/'));
+        if (_req.NewUserNamespace)
+        {
+            // mknod is not allowed in a user namespace: bind the host's device instead.
+            int f = LibC.openat(real, name, O.CREAT | O.WRONLY | O.NOFOLLOW | O.CLOEXEC, 0);
+            if (f >= 0) LibC.close(f);
+            int target = root.TryOpen(path);
+            if (target < 0) throw new LinuxException(-target, $"create device {path}");
+            try { Mount(path, RootedPath.FdPath(target), null, MS.BIND, null, path); }
+            finally { LibC.close(target); }
+            return;
+        }
+        uint type = d.Type switch { "b" => 0x6000u, "p" => 0x1000u, _ => 0x2000u };
+        uint mode = (d.FileMode ?? 0x1b6) & 0xfff;
+        LibC.unlinkat(real, name, 0);
+        if (LibC.mknodat(real, name, type | mode, d.Type == "p" ? 0 : LibC.MakeDev(d.Major, d.Minor)) < 0)
+            throw new LinuxException(Errno.Last, $"mknod {path}");
+        if (LibC.fchownat(real, name, d.Uid ?? 0, d.Gid ?? 0, At.SYMLINK_NOFOLLOW) < 0)
+            throw new LinuxException(Errno.Last, $"chown {path}");
+        // (No chmod: the init's umask is 0 here, so mknod gave the node its mode exactly.)
     }
 
     private static void CreateDevSymlinks(RootedPath root)
@@ -305,6 +343,18 @@ internal sealed class RootfsBuilder
         {
             if (Errno.Last == Errno.ENOENT) return;
             throw new LinuxException(Errno.Last, $"bind {path} read-only");
+        }
+        MakeReadOnly(path);
+    }
+
+    /// <summary>The mount at <paramref name="path"/> read-only, its other flags kept (mount_setattr needs no statfs for them).</summary>
+    private static void MakeReadOnly(string path)
+    {
+        if (_mountSetattr != false)
+        {
+            if (LibC.mount_setattr(At.FDCWD, path, 0, MountAttr.RDONLY) == 0) { _mountSetattr = true; return; }
+            if (Errno.Last != Errno.ENOSYS) throw new LinuxException(Errno.Last, $"remount {path} read-only");
+            _mountSetattr = false;
         }
         Remount(path, MS.RDONLY);
     }

@@ -55,6 +55,22 @@ public sealed class RootedPathTests : IDisposable
         Assert.Empty(Directory.EnumerateFileSystemEntries(Outside));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_dangling_symlink_as_the_last_component_is_followed_inside_the_root(bool directory)
+    {
+        // The parent exists, so this is the short path (make the name in the parent) meeting a
+        // name that exists as a link: it must fall back to following it, inside the root.
+        Directory.CreateDirectory(Path.Combine(Root, "dev"));
+        File.CreateSymbolicLink(Path.Combine(Root, "dev", "pts"), Outside + "/pts");
+        using var r = new RootedPath(Root);
+        string got = Resolved(r.OpenOrCreate("/dev/pts", directory));
+        Assert.Equal(Root + Outside + "/pts", got);
+        Assert.Equal(directory, Directory.Exists(got));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Outside));
+    }
+
     [Fact]
     public void A_symlink_loop_is_refused()
     {
