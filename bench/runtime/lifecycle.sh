@@ -4,15 +4,18 @@
 #
 #   bench/runtime/lifecycle.sh [--runs N] [--warmup N] [--rss-runs N] [--out DIR]
 #
-# Measurements (each a whole cycle, see cycle.sh):
-#   create  R create; R state (pid); R start; wait for the pid; R state until
-#           stopped; R delete
+# Measurements (each a whole cycle):
+#   shim    R create --pid-file; R start; reap the container's process; R delete:
+#           the sequence containerd's shim runs, driven by a small C program
+#           (cycle.c, built here with cc) so that nothing else is measured
+#   create  the same from bash (cycle.sh), which also polls R state: for the pid,
+#           and until "stopped" after the process has gone
 #   run     R run (foreground, removes the container when /bin/true exits)
 # Runtimes: runc ($RUNC, default: runc on PATH) and berth-runtime
 # ($BERTH_RUNTIME, default: artifacts/bin/berth-runtime, from
 # `dotnet publish src/berth-runtime -c Release -o artifacts/bin`). Without
 # berth-runtime it says so and measures runc alone.
-# Needs: hyperfine, jq, GNU time (/usr/bin/time), busybox-static; root.
+# Needs: hyperfine, jq, GNU time (/usr/bin/time), cc, busybox-static; root.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,11 +27,11 @@ while [ $# -gt 0 ]; do
 	--warmup) warmup=$2; shift 2 ;;
 	--rss-runs) rss_runs=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
-	*) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+	*) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 	esac
 done
-for tool in hyperfine jq /usr/bin/time; do
-	command -v "$tool" >/dev/null || { echo "lifecycle: needs $tool (apt-get install -y hyperfine jq time)" >&2; exit 1; }
+for tool in hyperfine jq /usr/bin/time cc; do
+	command -v "$tool" >/dev/null || { echo "lifecycle: needs $tool (apt-get install -y hyperfine jq time gcc)" >&2; exit 1; }
 done
 
 runc=$(command -v "${RUNC:-runc}") || { echo "lifecycle: runc not found" >&2; exit 1; }
@@ -44,15 +47,21 @@ out=${out:-$(mktemp -d /tmp/berth-bench-runtime.XXXXXX)}
 mkdir -p "$out"
 export BUNDLE=$out/bundle
 "$here/make-bundle.sh" "$BUNDLE" /bin/true >/dev/null
+shim=$out/cycle-shim
+cc -O2 -Wall -o "$shim" "$here/cycle.c"
 
 # sanity: every runtime completes both cycles once before timing
 for i in "${!names[@]}"; do
+	"$shim" "${paths[$i]}" "$BUNDLE" create || { echo "lifecycle: ${names[$i]} shim cycle failed" >&2; exit 1; }
 	for mode in create run; do
 		"$here/cycle.sh" "${paths[$i]}" "$mode" || { echo "lifecycle: ${names[$i]} $mode cycle failed" >&2; exit 1; }
 	done
 done
 
 hf_args=()
+for i in "${!names[@]}"; do
+	hf_args+=(-n "${names[$i]} shim" "$shim ${paths[$i]} $BUNDLE create")
+done
 for mode in create run; do
 	for i in "${!names[@]}"; do
 		hf_args+=(-n "${names[$i]} $mode" "$here/cycle.sh ${paths[$i]} $mode")
@@ -93,7 +102,7 @@ echo "== OCI runtime lifecycle (median of $runs; peak RSS in MiB over $rss_runs 
 echo
 echo "| cycle | runc median | berth-runtime median | berth/runc |"
 echo "|---|---|---|---|"
-for mode in create run; do
+for mode in shim create run; do
 	m_runc=$(median "runc $mode")
 	if [ -n "$have_berth" ]; then
 		m_berth=$(median "berth-runtime $mode")

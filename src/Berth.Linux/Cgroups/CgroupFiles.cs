@@ -38,6 +38,39 @@ internal static unsafe class CgroupFiles
         finally { LibC.close(fd); }
     }
 
+    /// <summary>
+    /// Writes (file, value) pairs in order, one write(2) each (the kernel takes one rule per
+    /// write in devices.allow/deny), reusing the open file while the name stays the same.
+    /// </summary>
+    public static void WriteInOrder(string dir, IEnumerable<(string File, string Value)> writes)
+    {
+        string? openName = null;
+        int fd = -1;
+        try
+        {
+            foreach (var (file, value) in writes)
+            {
+                if (file != openName)
+                {
+                    if (fd >= 0) LibC.close(fd);
+                    openName = null;
+                    fd = LibC.open(Path.Combine(dir, file), O.WRONLY | O.TRUNC | O.CLOEXEC, 0);
+                    if (fd < 0) throw CgroupException.Write(dir, file, value, Errno.Last);
+                    openName = file;
+                }
+                var bytes = System.Text.Encoding.UTF8.GetBytes(value);
+                fixed (byte* p = bytes)
+                {
+                    nint n;
+                    do n = LibC.write(fd, p, (nuint)bytes.Length);
+                    while (n < 0 && Errno.Last == Errno.EINTR);
+                    if (n < 0) throw CgroupException.Write(dir, file, value, Errno.Last);
+                }
+            }
+        }
+        finally { if (fd >= 0) LibC.close(fd); }
+    }
+
     public static string Read(string dir, string file)
     {
         var s = TryRead(dir, file, out int errno);
@@ -121,6 +154,9 @@ internal static unsafe class CgroupFiles
     /// </summary>
     public static void RemoveTree(string path, TimeSpan? patience = null)
     {
+        // The common case first: a leaf with no process goes with one rmdir (listing a v1
+        // cgroup's directory reads dozens of control files' entries for nothing).
+        if (LibC.rmdir(path) == 0 || Errno.Last == Errno.ENOENT) return;
         if (!Directory.Exists(path)) return;
         foreach (var sub in Directory.GetDirectories(path)) RemoveTree(sub, patience);
         var deadline = DateTime.UtcNow + (patience ?? TimeSpan.FromSeconds(5));

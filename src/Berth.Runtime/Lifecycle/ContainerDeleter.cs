@@ -42,6 +42,15 @@ public static unsafe class ContainerDeleter
     /// </summary>
     private static void DestroyCgroup(Container c)
     {
+        // Each saved directory is, as a rule, an empty leaf: one rmdir each, without reading
+        // the host's cgroup layout (mountinfo) to reopen the cgroup first.
+        bool gone = true;
+        foreach (var path in c.Saved.CgroupPaths.Values)
+        {
+            if (!path.StartsWith("/sys/fs/cgroup/", StringComparison.Ordinal)) { gone = false; break; }
+            if (LibC.rmdir(path) < 0 && Errno.Last != Errno.ENOENT) gone = false;
+        }
+        if (gone) return;
         try
         {
             c.Cgroup.Destroy(busyPatience: TimeSpan.Zero);

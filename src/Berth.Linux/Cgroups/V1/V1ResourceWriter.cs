@@ -156,8 +156,7 @@ internal static class V1ResourceWriter
     private static void Devices(string dir, List<LinuxDeviceCgroup> rules)
     {
         var normalized = rules.Select(DeviceRules.Normalize).ToList(); // validate all before the first write
-        CgroupFiles.Write(dir, "devices.deny", "a");
-        foreach (var r in normalized)
-            CgroupFiles.Write(dir, r.Allow ? "devices.allow" : "devices.deny", DeviceRules.RenderV1(r));
+        CgroupFiles.WriteInOrder(dir, normalized.Select(r => (r.Allow ? "devices.allow" : "devices.deny", DeviceRules.RenderV1(r)))
+            .Prepend(("devices.deny", "a")));
     }
 }
