@@ -86,11 +86,9 @@ internal static class Commands
         var p = new ArgParser().Parse(args);
         var report = Container.Load(store, p.RequireId("state")).Report();
         // Hand-written (SavedStateJson): a JsonSerializer first call would be most of `state`'s own work.
-        using (var stdout = Console.OpenStandardOutput())
-        {
-            stdout.Write(SavedStateJson.WriteReport(report));
-            stdout.Write("\n"u8);
-        }
+        // Straight to fd 1: the first use of Console sets up the terminal and a signal thread (~0.1 ms).
+        byte[] json = SavedStateJson.WriteReport(report);
+        Berth.Linux.Io.FdIo.WriteAll(1, [.. json, (byte)'\n']);
         return 0;
     }
 

@@ -1,25 +1,26 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Berth.Linux.Processes;
 
 namespace Berth.Runtime.State;
 
 /// <summary>The runtime's state directory: one folder per container under --root.</summary>
-public sealed partial class StateStore
+public sealed class StateStore
 {
     public const string DefaultRoot = "/run/berth/runtime";
     public string Root { get; }
 
     public StateStore(string root) => Root = root;
 
-    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_+\-.]*$")]
-    private static partial Regex IdPattern();
-
+    /// <summary>An id is ^[A-Za-z0-9][A-Za-z0-9_+\-.]*$ (runc's rule), at most 1024 characters.</summary>
     public static void ValidateId(string id)
     {
         if (string.IsNullOrEmpty(id)) throw new RuntimeException("container id must not be empty");
         if (id.Contains('/')) throw new RuntimeException($"invalid container id \"{id}\": it must not contain a slash");
-        if (id.Length > 1024 || !IdPattern().IsMatch(id) || id is "." or "..")
+        // By hand: a generated Regex costs ~0.05 ms of static set-up in every short-lived command.
+        bool valid = id.Length <= 1024 && char.IsAsciiLetterOrDigit(id[0]);
+        for (int i = 1; valid && i < id.Length; i++)
+            valid = char.IsAsciiLetterOrDigit(id[i]) || id[i] is '_' or '+' or '-' or '.';
+        if (!valid)
             throw new RuntimeException($"invalid container id \"{id}\": use letters, digits and _+-. only");
     }
 

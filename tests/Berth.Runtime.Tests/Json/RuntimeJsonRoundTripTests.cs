@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Berth.Oci;
 using Berth.Oci.Runtime;
+using Berth.Oci.Runtime.Writing;
 using Berth.Runtime.Init;
 using Berth.Runtime.State;
 
@@ -9,10 +10,14 @@ namespace Berth.Runtime.Tests.Json;
 
 /// <summary>
 /// state.json, the `state` output and the sync socket's frames are written and read by hand
-/// (cold-start cost); they stay the JSON RuntimeJsonContext writes, and read back whole.
+/// (cold-start cost); they stay the JSON RuntimeJsonContext writes (with Go's escaping, as runc
+/// writes it: GoJsonEncoder), and read back whole; JSON with STJ's default escaping reads the same.
 /// </summary>
 public class RuntimeJsonRoundTripTests
 {
+    private static readonly RuntimeJsonContext Go = new(new JsonSerializerOptions(RuntimeJsonContext.Default.Options) { Encoder = GoJsonEncoder.Instance });
+    private static readonly RuntimeIndentedJsonContext GoIndented = new(new JsonSerializerOptions(RuntimeIndentedJsonContext.Default.Options) { Encoder = GoJsonEncoder.Instance });
+
     private static SavedState FullState() => new()
     {
         Id = "c1",
@@ -34,7 +39,7 @@ public class RuntimeJsonRoundTripTests
     {
         var s = FullState();
         byte[] ours = SavedStateJson.Write(s);
-        Assert.Equal(JsonSerializer.Serialize(s, RuntimeJsonContext.Default.SavedState), Encoding.UTF8.GetString(ours));
+        Assert.Equal(JsonSerializer.Serialize(s, Go.SavedState), Encoding.UTF8.GetString(ours));
         var back = SavedStateJson.Read(ours)!;
         Assert.Equal(ours, SavedStateJson.Write(back));
         Assert.Equal(DateTimeKind.Utc, back.Created.Kind);
@@ -46,7 +51,7 @@ public class RuntimeJsonRoundTripTests
     {
         var s = new SavedState { Id = "c2", Created = DateTime.UnixEpoch };
         byte[] ours = SavedStateJson.Write(s);
-        Assert.Equal(JsonSerializer.Serialize(s, RuntimeJsonContext.Default.SavedState), Encoding.UTF8.GetString(ours));
+        Assert.Equal(JsonSerializer.Serialize(s, Go.SavedState), Encoding.UTF8.GetString(ours));
         var back = SavedStateJson.Read(ours)!;
         Assert.Null(back.Annotations);
         Assert.Null(back.HookPhases);
@@ -58,7 +63,7 @@ public class RuntimeJsonRoundTripTests
     {
         var s = FullState();
         byte[] stj = JsonSerializer.SerializeToUtf8Bytes(s, RuntimeJsonContext.Default.SavedState);
-        Assert.Equal(stj, SavedStateJson.Write(SavedStateJson.Read(stj)!));
+        Assert.Equal(JsonSerializer.SerializeToUtf8Bytes(s, Go.SavedState), SavedStateJson.Write(SavedStateJson.Read(stj)!));
     }
 
     [Fact]
@@ -76,9 +81,9 @@ public class RuntimeJsonRoundTripTests
             Id = "c1", Pid = 7, Status = "running", Bundle = "/b", Rootfs = "/b/rootfs", Owner = "",
             Created = DateTime.UtcNow, Annotations = new() { ["a"] = "b" },
         };
-        Assert.Equal(JsonSerializer.Serialize(r, RuntimeIndentedJsonContext.Default.StateReport), Encoding.UTF8.GetString(SavedStateJson.WriteReport(r)));
+        Assert.Equal(JsonSerializer.Serialize(r, GoIndented.StateReport), Encoding.UTF8.GetString(SavedStateJson.WriteReport(r)));
         r.Annotations = null;
-        Assert.Equal(JsonSerializer.Serialize(r, RuntimeIndentedJsonContext.Default.StateReport), Encoding.UTF8.GetString(SavedStateJson.WriteReport(r)));
+        Assert.Equal(JsonSerializer.Serialize(r, GoIndented.StateReport), Encoding.UTF8.GetString(SavedStateJson.WriteReport(r)));
     }
 
     [Fact]
@@ -108,7 +113,7 @@ public class RuntimeJsonRoundTripTests
         byte[] ours = InitRequestJson.Write(req);
         var back = InitRequestJson.Read(ours);
         // Null spec and process are left out, as RuntimeJsonContext leaves them out; the rest is its JSON.
-        Assert.Equal(JsonSerializer.Serialize(req, RuntimeJsonContext.Default.InitRequest), Encoding.UTF8.GetString(ours));
+        Assert.Equal(JsonSerializer.Serialize(req, Go.InitRequest), Encoding.UTF8.GetString(ours));
         Assert.Equal([0, 1, 2, 253, 254, 255], back.SeccompBpf!);
         Assert.Equal("created", back.State!.Status);
         Assert.True(back.CgroupMounts![1].V2);
@@ -149,7 +154,7 @@ public class RuntimeJsonRoundTripTests
     {
         var m = new InitMessage { Type = "error", Error = "mount /proc: \"denied\"", Pid = 12 };
         byte[] ours = InitRequestJson.Write(m);
-        Assert.Equal(JsonSerializer.Serialize(m, RuntimeJsonContext.Default.InitMessage), Encoding.UTF8.GetString(ours));
+        Assert.Equal(JsonSerializer.Serialize(m, Go.InitMessage), Encoding.UTF8.GetString(ours));
         var back = InitRequestJson.ReadMessage(ours);
         Assert.Equal((m.Type, m.Error, m.Pid), (back.Type, back.Error, back.Pid));
         Assert.Null(InitRequestJson.ReadMessage("{\"type\": \"created\"}"u8).Error);

@@ -7,7 +7,7 @@ namespace Berth.Oci.Runtime.Writing;
 /// Hand-written writers for the OCI objects berth-runtime sends to its init (the state; exec's
 /// process), for the reason OciReader exists: JsonSerializer's first call in a fresh process
 /// builds its metadata at run time. The output is OciJsonContext's, compact: null properties
-/// left out, null list elements and map values kept, the default encoder.
+/// left out, null list elements and map values kept; strings escaped as Go's encoding/json (and runc) escape them (<see cref="GoJsonEncoder"/>).
 /// </summary>
 public static class OciWriter
 {
@@ -15,7 +15,7 @@ public static class OciWriter
     public static byte[] ToBytes(Action<Utf8JsonWriter> write, bool indented = false)
     {
         var buf = new ArrayBufferWriter<byte>(512);
-        using (var w = new Utf8JsonWriter(buf, new JsonWriterOptions { Indented = indented }))
+        using (var w = new Utf8JsonWriter(buf, new JsonWriterOptions { Indented = indented, Encoder = GoJsonEncoder.Instance }))
             write(w);
         return buf.WrittenSpan.ToArray();
     }
