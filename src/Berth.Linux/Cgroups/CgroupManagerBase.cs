@@ -39,6 +39,11 @@ public abstract class CgroupManagerBase : ICgroupManager
 
     public abstract void Create();
 
+    public virtual void CreateV2Directory()
+    {
+        foreach (var d in Directories.Where(d => d.Hierarchy.IsV2)) MakePath(d);
+    }
+
     public IReadOnlyList<string> ParentsCreated =>
         _created.Where(level => !Directories.Any(d => d.HostPath == level)).ToList();
     public abstract void Apply(LinuxResources resources);
@@ -76,7 +81,8 @@ public abstract class CgroupManagerBase : ICgroupManager
             CgroupFiles.Write(d.HostPath, "cgroup.procs", pid.ToString());
     }
 
-    public CgroupJoin OpenJoin() => CgroupJoin.Open(Directories);
+    public CgroupJoin OpenJoin(bool v1 = true, bool v2 = true) =>
+        CgroupJoin.Open(Directories.Where(d => d.Hierarchy.IsV2 ? v2 : v1));
 
     /// <summary>
     /// Union over all hierarchies: a process moved in only one hierarchy (or a child that forked while being

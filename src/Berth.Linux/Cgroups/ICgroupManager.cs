@@ -37,6 +37,12 @@ public interface ICgroupManager
     void Create();
 
     /// <summary>
+    /// Only the cgroup2 directory (on a v2 host: all of <see cref="Create"/>): what a child must be
+    /// cloned into (CLONE_INTO_CGROUP) before the v1 levels exist. <see cref="Create"/> makes the rest.
+    /// </summary>
+    void CreateV2Directory();
+
+    /// <summary>
     /// The parent directories (host paths, top-down) that <see cref="Create"/> made above the cgroup itself.
     /// A runtime that removes the cgroup in a later process keeps these, so it removes only what it made
     /// (and never, say, kubelet's pod cgroup above a container's).
@@ -52,8 +58,8 @@ public interface ICgroupManager
     /// <summary>Moves a process into the cgroup's cgroup2 directory only (a child that could not be cloned into it).</summary>
     void AddProcessToV2(int pid);
 
-    /// <summary>Opens the descriptors a new child joins the cgroup with by itself (see <see cref="CgroupJoin"/>).</summary>
-    CgroupJoin OpenJoin();
+    /// <summary>Opens the descriptors a new child joins the cgroup with by itself (see <see cref="CgroupJoin"/>): v1 tasks files, the v2 directory, or both.</summary>
+    CgroupJoin OpenJoin(bool v1 = true, bool v2 = true);
 
     /// <summary>Every PID in the cgroup and its sub-cgroups.</summary>
     IReadOnlyList<int> Pids();

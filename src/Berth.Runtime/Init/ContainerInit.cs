@@ -65,6 +65,8 @@ public static class ContainerInit
 
     private static void RunCreate(InitRequest req, SyncChannel channel)
     {
+        int fifo = FdPassing.Receive(channel.Fd); // exec.fifo, O_PATH, sent after the request
+        JoinCgroups(req, channel);
         LibC.umask(0);
         ProcessLauncher.BindNative();
         var spec = req.Spec;
@@ -72,7 +74,6 @@ public static class ContainerInit
 
         // Everything that must resolve on the host is opened before the root changes.
         int consoleSocket = req.ConsoleSocket is { Length: > 0 } cs ? FdPassing.ConnectUnix(cs) : -1;
-        int fifo = FdPassing.Receive(channel.Fd); // exec.fifo, O_PATH, sent after the request
         int hostProcSelf = Errno.Check(LibC.open("/proc/self", O.PATH | O.DIRECTORY | O.CLOEXEC, 0), "open /proc/self");
 
         // An engine's request (annotation) to bring up `lo` of the container's own network
@@ -153,6 +154,32 @@ public static class ContainerInit
         if (launcher is null) throw new RuntimeException("process is not set in config.json: nothing to start");
         HookRunner.RunAll(spec.Hooks?.StartContainer, "startContainer", state);
         launcher.Exec();
+    }
+
+    /// <summary>
+    /// The container's v1 cgroups, which the parent made while this process started: "0" into each
+    /// <c>tasks</c> file moves this thread, the one that builds the rootfs (mknod is checked against
+    /// its devices cgroup) and execs the program; the runtime's other threads end at that execve.
+    /// Like the C stage's join, it takes no global lock (no RCU wait), and the kernel checks the
+    /// credentials of the parent, who opened the files. Then the cgroup namespace, rooted here.
+    /// </summary>
+    private static unsafe void JoinCgroups(InitRequest req, SyncChannel channel)
+    {
+        foreach (var path in req.CgroupTasks ?? [])
+        {
+            int fd = FdPassing.Receive(channel.Fd);
+            try
+            {
+                byte zero = (byte)'0';
+                nint n;
+                do n = LibC.write(fd, &zero, 1);
+                while (n < 0 && Errno.Last == Errno.EINTR);
+                if (n != 1) throw new LinuxException(n < 0 ? Errno.Last : Errno.EIO, $"joining the cgroup {Path.GetDirectoryName(path)}");
+            }
+            finally { LibC.close(fd); }
+        }
+        if (req.UnshareCgroupNamespace) Errno.Check(LibC.unshare(CLONE.NEWCGROUP), "unshare(cgroup)");
+        Logging.Timing.Mark("init: cgroups joined");
     }
 
     private static void RunExec(InitRequest req, SyncChannel channel)

@@ -27,7 +27,13 @@ public sealed class InitRequest
     [JsonPropertyName("cgroupMounts")] public List<CgroupMountSource>? CgroupMounts { get; set; }
     [JsonPropertyName("newUserNamespace")] public bool NewUserNamespace { get; set; }
     [JsonPropertyName("newUtsNamespace")] public bool NewUtsNamespace { get; set; }
-    /// <summary>Unshare the cgroup namespace once the parent has moved us into the container's cgroup.</summary>
+    /// <summary>
+    /// The v1 <c>tasks</c> files (named for messages) whose descriptors follow the request, after
+    /// exec.fifo's: the init joins the container's v1 cgroups itself, first thing (see ContainerInit).
+    /// </summary>
+    [JsonPropertyName("cgroupTasks")] public List<string>? CgroupTasks { get; set; }
+    /// <summary>Unshare the cgroup namespace once in the container's cgroups (after CgroupTasks).</summary>
+    [JsonPropertyName("unshareCgroupNamespace")] public bool UnshareCgroupNamespace { get; set; }
     /// <summary>No mount namespace was asked for: the rootfs is built in the runtime's own (see RootfsBuilder).</summary>
     [JsonPropertyName("hostMountNamespace")] public bool HostMountNamespace { get; set; }
     [JsonPropertyName("state")] public ContainerState? State { get; set; }

@@ -51,6 +51,8 @@ public static class InitRequestJson
             }
             w.WriteBoolean("newUserNamespace", r.NewUserNamespace);
             w.WriteBoolean("newUtsNamespace", r.NewUtsNamespace);
+            OciWriter.Strings(w, "cgroupTasks", r.CgroupTasks);
+            w.WriteBoolean("unshareCgroupNamespace", r.UnshareCgroupNamespace);
             w.WriteBoolean("hostMountNamespace", r.HostMountNamespace);
             if (r.State is not null)
             {
@@ -85,6 +87,8 @@ public static class InitRequestJson
                 case "cgroupMounts": v.CgroupMounts = c.List(ReadCgroupMount); break;
                 case "newUserNamespace": v.NewUserNamespace = c.Bool(); break;
                 case "newUtsNamespace": v.NewUtsNamespace = c.Bool(); break;
+                case "cgroupTasks": v.CgroupTasks = c.List(JsonCursor.StringElement); break;
+                case "unshareCgroupNamespace": v.UnshareCgroupNamespace = c.Bool(); break;
                 case "hostMountNamespace": v.HostMountNamespace = c.Bool(); break;
                 case "state": v.State = OciReader.ReadContainerState(ref c); break;
                 default: c.Skip(); break;

@@ -19,6 +19,8 @@ public sealed class SpawnPlan
     public string? TimeOffsets;
     /// <summary>The cgroup the child joins before it execs (see <see cref="CgroupJoin"/>).</summary>
     public ICgroupManager? Cgroup;
+    /// <summary>The C stage joins only the cgroup2 directory: the v1 ones do not exist yet, and the init joins them (create).</summary>
+    public bool CgroupV1Late;
 
     public void CloseJoinFds()
     {
@@ -29,16 +31,18 @@ public sealed class SpawnPlan
 
 /// <summary>
 /// Starts `berth-runtime init` inside the planned namespaces through the C stage and
-/// hands back its pid and the sync channel. The init is in its cgroup and has its
-/// id maps before it runs a single instruction of C#: the C stage joins the cgroup
-/// itself (v1 `tasks` and CLONE_INTO_CGROUP, no RCU wait; see CgroupJoin).
+/// hands back its pid and the sync channel. The init has its id maps, and is in its
+/// cgroup, before it runs a single instruction of C#: the C stage joins the cgroup itself
+/// (v1 `tasks` and CLONE_INTO_CGROUP, no RCU wait; see CgroupJoin). Except on create with
+/// v1 hierarchies (<see cref="SpawnPlan.CgroupV1Late"/>): there the init is cloned into the
+/// cgroup2 directory and joins the v1 ones first thing in C#, through the parent's descriptors.
 /// </summary>
 internal static unsafe class InitSpawner
 {
     public static (int Pid, SyncChannel Channel) Spawn(SpawnPlan plan)
     {
         if (plan.Joins.Count > NativeSpawn.MaxJoin) throw new RuntimeException("too many namespaces to join");
-        using var join = plan.Cgroup?.OpenJoin();
+        using var join = plan.Cgroup?.OpenJoin(v1: !plan.CgroupV1Late);
         if (join is not null && join.TaskFiles.Count > NativeSpawn.MaxCgroupTasks) throw new RuntimeException("too many cgroup hierarchies");
         // The child execs us through a read-only bind mount of the binary: made in its own new mount
         // namespace (and no user namespace, whose locked mounts make the bind fragile), or, when it

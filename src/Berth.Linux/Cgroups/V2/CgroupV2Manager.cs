@@ -21,6 +21,8 @@ public sealed class CgroupV2Manager : CgroupManagerBase
         // Each parent on the way down must pass its controllers on, or the leaf has no memory.max, cpu.max, ...
         MakePath(Directories[0], (parent, _) => SubtreeControl.EnableAll(parent));
 
+    public override void CreateV2Directory() => Create();
+
     public override void Apply(LinuxResources resources)
     {
         V2ResourceWriter.Apply(Dir, resources);
