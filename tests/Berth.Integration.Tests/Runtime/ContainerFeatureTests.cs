@@ -45,6 +45,31 @@ public sealed class ContainerFeatureTests : IDisposable
         Assert.DoesNotContain(byTarget.Keys, k => k.StartsWith("/work") || k == "/home");
     }
 
+    /// <summary>
+    /// pivot_root refuses a root whose parent mount is shared: after a recursive slave (the default),
+    /// private or unbindable nothing is; with shared propagation the init first makes the parent private.
+    /// Each setting must give a pivoted root with the asked propagation on "/".
+    /// </summary>
+    [Theory]
+    [InlineData("rslave", false)] // (master:N too where the host's mount is shared; here it is private)
+    [InlineData("rprivate", false)]
+    [InlineData("shared", true)]
+    [InlineData("rshared", true)]
+    [InlineData("unbindable", false)]
+    public void Every_rootfs_propagation_gives_a_pivoted_root_with_that_propagation(string propagation, bool shared)
+    {
+        using var b = new BusyboxBundle().Script("cat /proc/self/mountinfo");
+        b.Spec.Linux!.RootfsPropagation = propagation;
+        var r = _rt.RunBundle(b);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL FIELDS...] - FSTYPE SOURCE SUPER
+        var root = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ')).Last(f => f[4] == "/");
+        var optional = root[6..Array.IndexOf(root, "-")];
+        Assert.Equal(shared, optional.Any(o => o.StartsWith("shared:")));
+        if (propagation == "rprivate") Assert.Empty(optional);
+        Assert.Equal(propagation == "unbindable", optional.Contains("unbindable"));
+    }
+
     [Fact]
     public void Capabilities_are_exactly_the_configured_sets()
     {
