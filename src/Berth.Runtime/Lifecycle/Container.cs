@@ -19,6 +19,9 @@ public sealed class Container
 
     public static Container Load(StateStore store, string id) => new(store, store.Load(id));
 
+    /// <summary>The container whose state was just saved (create), without reading it back.</summary>
+    internal static Container FromSaved(StateStore store, SavedState saved) => new(store, saved);
+
     public string Id => Saved.Id;
 
     public ICgroupManager Cgroup => _cgroup ??= CgroupManager.Reopen(Saved.CgroupPaths);

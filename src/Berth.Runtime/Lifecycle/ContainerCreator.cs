@@ -147,7 +147,7 @@ public sealed class ContainerCreator
             _store.SaveConfig(o.Id, rawConfig);
             _store.Save(saved);
             if (o.PidFile is { } pf) WritePidFile(pf, pid);
-            return Container.Load(_store, o.Id);
+            return Container.FromSaved(_store, saved);
         }
         catch
         {
