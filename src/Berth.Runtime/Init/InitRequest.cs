@@ -25,7 +25,8 @@ public sealed class InitRequest
     [JsonPropertyName("seccompBpf")] public byte[]? SeccompBpf { get; set; }
     [JsonPropertyName("seccompFlags")] public uint SeccompFlags { get; set; }
     [JsonPropertyName("cgroupMounts")] public List<CgroupMountSource>? CgroupMounts { get; set; }
-    [JsonPropertyName("newUserNamespace")] public bool NewUserNamespace { get; set; }
+    /// <summary>In a user namespace, new or joined: device nodes are bind mounts of the host's (mknod is refused there).</summary>
+    [JsonPropertyName("inUserNamespace")] public bool InUserNamespace { get; set; }
     [JsonPropertyName("newUtsNamespace")] public bool NewUtsNamespace { get; set; }
     /// <summary>
     /// The v1 <c>tasks</c> files (named for messages) whose descriptors follow the request, after

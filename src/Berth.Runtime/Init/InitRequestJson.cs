@@ -49,7 +49,7 @@ public static class InitRequestJson
                 }
                 w.WriteEndArray();
             }
-            w.WriteBoolean("newUserNamespace", r.NewUserNamespace);
+            w.WriteBoolean("inUserNamespace", r.InUserNamespace);
             w.WriteBoolean("newUtsNamespace", r.NewUtsNamespace);
             OciWriter.Strings(w, "cgroupTasks", r.CgroupTasks);
             w.WriteBoolean("unshareCgroupNamespace", r.UnshareCgroupNamespace);
@@ -85,7 +85,7 @@ public static class InitRequestJson
                 case "seccompBpf": v.SeccompBpf = c.Base64OrNull(); break;
                 case "seccompFlags": v.SeccompFlags = c.UInt32(); break;
                 case "cgroupMounts": v.CgroupMounts = c.List(ReadCgroupMount); break;
-                case "newUserNamespace": v.NewUserNamespace = c.Bool(); break;
+                case "inUserNamespace": v.InUserNamespace = c.Bool(); break;
                 case "newUtsNamespace": v.NewUtsNamespace = c.Bool(); break;
                 case "cgroupTasks": v.CgroupTasks = c.List(JsonCursor.StringElement); break;
                 case "unshareCgroupNamespace": v.UnshareCgroupNamespace = c.Bool(); break;

@@ -278,7 +278,7 @@ internal sealed class RootfsBuilder
     {
         string path = d.Path!;
         string name = Path.GetFileName(path.TrimEnd('/'));
-        if (_req.NewUserNamespace)
+        if (_req.InUserNamespace)
         {
             // mknod is not allowed in a user namespace: bind the host's device instead.
             int f = LibC.openat(real, name, O.CREAT | O.WRONLY | O.NOFOLLOW | O.CLOEXEC, 0);

@@ -97,7 +97,7 @@ public sealed class ContainerCreator
                     SeccompBpf = seccomp?.Bpf,
                     SeccompFlags = seccomp?.Flags ?? 0,
                     CgroupMounts = cgroup.MountPoints().Select(m => new CgroupMountSource { Name = m.Name, HostPath = m.HostPath, V2 = m.IsV2 }).ToList(),
-                    NewUserNamespace = (plan.CloneFlags & CLONE.NEWUSER) != 0,
+                    InUserNamespace = plan.BecomeRoot, // a new user namespace or a joined one
                     NewUtsNamespace = (plan.CloneFlags & CLONE.NEWUTS) != 0,
                     CgroupTasks = v1Join?.TaskFiles.Select(t => t.Path).ToList(),
                     UnshareCgroupNamespace = unshareCgroupns,

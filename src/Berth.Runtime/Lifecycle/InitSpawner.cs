@@ -44,13 +44,14 @@ internal static unsafe class InitSpawner
         if (plan.Joins.Count > NativeSpawn.MaxJoin) throw new RuntimeException("too many namespaces to join");
         using var join = plan.Cgroup?.OpenJoin(v1: !plan.CgroupV1Late);
         if (join is not null && join.TaskFiles.Count > NativeSpawn.MaxCgroupTasks) throw new RuntimeException("too many cgroup hierarchies");
-        // The child execs us through a read-only bind mount of the binary: made in its own new mount
-        // namespace (and no user namespace, whose locked mounts make the bind fragile), or, when it
-        // joins a container's mount namespace (exec), by the first C stage in a private one before
-        // it joins anything. Otherwise from a sealed memfd copy (~5 ms for the 7.5 MB binary).
-        // Either way /proc/PID/exe cannot be written (CVE-2019-5736).
-        bool ownMountNs = (plan.CloneFlags & CLONE.NEWNS) != 0 && (plan.CloneFlags & CLONE.NEWUSER) == 0
-            && !plan.Joins.Any(j => j.Type == CLONE.NEWUSER);
+        // The child execs us through a read-only bind mount of the binary: made by the child in its
+        // own new mount namespace, or by the first C stage, as host root in a private one before it
+        // joins or creates anything, when the child joins a container's mount namespace (exec) or
+        // gets a new one in a user namespace (whose root could remount a bind made in the child's).
+        // Without a mount namespace of its own (the container shares the runtime's), from a sealed
+        // memfd copy (~5 ms for the 7.5 MB binary). Either way /proc/PID/exe cannot be written
+        // (CVE-2019-5736).
+        bool ownMountNs = (plan.CloneFlags & CLONE.NEWNS) != 0;
         bool joinsMountNs = plan.Joins.Any(j => j.Type == CLONE.NEWNS);
         string? roSelf = ownMountNs || joinsMountNs ? SelfPath() : null;
         int exe = roSelf is null ? SealedSelf.Create() : -1;

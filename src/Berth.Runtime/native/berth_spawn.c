@@ -159,6 +159,27 @@ static int joins_mount_ns(const struct berth_spawn_request *req)
     return 0;
 }
 
+static int in_user_ns(const struct berth_spawn_request *req)
+{
+    if (req->clone_flags & CLONE_NEWUSER) return 1;
+    for (int i = 0; i < req->join_count; i++)
+        if (req->join_types[i] == CLONE_NEWUSER) return 1;
+    return 0;
+}
+
+/*
+ * Where the read-only bind of the runtime binary is made by a first stage, as host root in a
+ * private mount namespace of its own, before anything is joined or created: when the child joins
+ * a container's mount namespace (exec), and when it gets a new one in a user namespace. In the
+ * latter the child's mount namespace belongs to the container's user namespace, whose root could
+ * remount a bind made there; this one stays in the first stage's namespace (the child's copy of it
+ * is locked read-only, and gone with the old root), and the exec'd file keeps it alive.
+ */
+static int binds_in_first_stage(const struct berth_spawn_request *req)
+{
+    return req->ro_self_path && (joins_mount_ns(req) || ((req->clone_flags & CLONE_NEWNS) && in_user_ns(req)));
+}
+
 /* The clone3 arguments this file uses (linux/sched.h's struct clone_args, v2 with .cgroup). */
 struct berth_clone_args {
     uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
@@ -323,7 +344,7 @@ static int spawn_blocked(struct berth_spawn_request *req, int *err_read, char *w
     req->cgroup2_joined = 0;
     if (pipe2(errpipe, O_CLOEXEC) < 0) return -1;
 
-    if (req->join_count == 0 && !new_time) {
+    if (req->join_count == 0 && !new_time && !binds_in_first_stage(req)) {
         int joined;
         pid_t pid = clone_final(req, new_flags, &joined);
         if (pid < 0) {
@@ -355,11 +376,12 @@ static int spawn_blocked(struct berth_spawn_request *req, int *err_read, char *w
     if (stage1 == 0) {
         close(errpipe[0]);
         reset_signals();
-        /* Joining a mount namespace (exec): bind the binary read-only in a private mount namespace
-           first, as host root (before any user namespace), and keep it open; the open file keeps
-           that mount alive after setns leaves the namespace, and the child execs it from there. */
+        /* Joining a mount namespace (exec), or a new one in a user namespace: bind the binary
+           read-only in a private mount namespace first, as host root (before any user namespace),
+           and keep it open; the open file keeps that mount alive after setns leaves the namespace,
+           and the child execs it from there (binds_in_first_stage). */
         int exe = req->exe_fd;
-        if (req->ro_self_path && joins_mount_ns(req)) {
+        if (binds_in_first_stage(req)) {
             if (unshare(CLONE_NEWNS) < 0) fail(errpipe[1], "unshare(mnt) for the read-only runtime binary");
             exe = open_ro_self(req->ro_self_path, errpipe[1]);
         }

@@ -16,12 +16,25 @@ public sealed class EscapeRegressionTests : IDisposable
     /// to its mount namespace (exec: from a sealed memfd), so the write fails and the binary on
     /// the host is unchanged.
     /// </summary>
-    [Fact]
-    public void The_runtime_binary_cannot_be_overwritten_through_proc_exe()
+    /// <remarks>
+    /// In a user namespace the container's root owns its mount namespace and could remount a bind
+    /// made there read-write: the bind is made outside it (by the C stage, as host root, in a private
+    /// namespace), so the attacker, root in that user namespace, can neither write nor remount it.
+    /// </remarks>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void The_runtime_binary_cannot_be_overwritten_through_proc_exe(bool userNamespace)
     {
         string before = Hash(_rt.Binary);
         // A created container: its init is berth-runtime, waiting on exec.fifo.
         using var victim = new BusyboxBundle("/bin/true");
+        if (userNamespace)
+        {
+            victim.Spec.Linux!.Namespaces!.Add(new LinuxNamespace { Type = "user" });
+            victim.Spec.Linux.UidMappings = new() { new IdMapping { ContainerId = 0, HostId = 100000, Size = 65536 } };
+            victim.Spec.Linux.GidMappings = new() { new IdMapping { ContainerId = 0, HostId = 100000, Size = 65536 } };
+        }
         string victimId = _rt.NewId("victim");
         _rt.Place(victim, victimId);
         var created = _rt.Detached("create", "--bundle", victim.Write(), victimId);
@@ -33,18 +46,26 @@ public sealed class EscapeRegressionTests : IDisposable
         Assert.Equal(0UL, Berth.Linux.Interop.LibC.MountFlags(_rt.Binary) & Berth.Linux.Interop.MS.RDONLY);
         string exe = $"/proc/{initPid}/exe";
         bool sealedMemfd = new FileInfo(exe).LinkTarget!.StartsWith("/memfd:");
+        // With a mount namespace of its own (in a user namespace too), the init runs from the bind.
+        Assert.False(sealedMemfd, $"{exe} -> {new FileInfo(exe).LinkTarget}: a memfd copy, not the read-only bind");
         Assert.True(sealedMemfd || (Berth.Linux.Interop.LibC.MountFlags(exe) & Berth.Linux.Interop.MS.RDONLY) != 0,
             $"{exe} -> {new FileInfo(exe).LinkTarget} is on a writable mount");
 
-        // An attacker in the same PID namespace, with every capability, opens /proc/1/exe for writing.
-        using var attacker = new BusyboxBundle().Script("echo pwned >> /proc/1/exe && echo WROTE || echo refused");
+        // An attacker in the same PID namespace (and user namespace), with every capability, opens
+        // /proc/1/exe for writing, and tries to make the mount under it writable.
+        using var attacker = new BusyboxBundle().Script(
+            "echo pwned >> /proc/1/exe && echo WROTE || echo refused; mount -o remount,bind,rw /proc/1/exe && echo REMOUNTED || echo kept; echo pwned >> /proc/1/exe && echo WROTE2 || echo refused2");
         attacker.Spec.Linux!.Namespaces!.RemoveAll(n => n.Type == "pid");
         attacker.Spec.Linux.Namespaces.Add(new LinuxNamespace { Type = "pid", Path = $"/proc/{initPid}/ns/pid" });
+        if (userNamespace) attacker.Spec.Linux.Namespaces.Add(new LinuxNamespace { Type = "user", Path = $"/proc/{initPid}/ns/user" });
         attacker.Spec.Process!.Capabilities = AllCaps();
         var r = _rt.RunBundle(attacker);
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Contains("refused", r.Stdout);
+        Assert.Contains("kept", r.Stdout);
+        Assert.Contains("refused2", r.Stdout);
         Assert.DoesNotContain("WROTE", r.Stdout);
+        Assert.DoesNotContain("REMOUNTED", r.Stdout);
         Assert.Equal(before, Hash(_rt.Binary));
     }
 

@@ -105,7 +105,7 @@ public class RuntimeJsonRoundTripTests
             SeccompBpf = [0, 1, 2, 253, 254, 255],
             SeccompFlags = 5,
             CgroupMounts = [new() { Name = "memory", HostPath = "/sys/fs/cgroup/memory/x" }, new() { Name = "", HostPath = "/u", V2 = true }],
-            NewUserNamespace = true,
+            InUserNamespace = true,
             NewUtsNamespace = true,
             HostMountNamespace = false,
             State = new ContainerState { Id = "c1", Status = "created", Pid = 9, Bundle = "/b", Annotations = new() { ["k"] = "v" } },
