@@ -135,9 +135,9 @@ public sealed class CgroupLayout
     }
 
     public static IReadOnlyList<ProcCgroupEntry> ReadProcCgroup(int pid) =>
-        ParseProcCgroup(File.ReadAllText($"/proc/{pid}/cgroup"));
+        ParseProcCgroup(Io.FdIo.ReadText($"/proc/{pid}/cgroup"));
 
-    public static IReadOnlyList<ProcCgroupEntry> ReadSelfCgroup() => ParseProcCgroup(File.ReadAllText("/proc/self/cgroup"));
+    public static IReadOnlyList<ProcCgroupEntry> ReadSelfCgroup() => ParseProcCgroup(Io.FdIo.ReadText("/proc/self/cgroup"));
 
     /// <summary>The path of a process's cgroup in <paramref name="h"/>, from /proc/&lt;pid&gt;/cgroup entries; null when absent.</summary>
     public static string? PathIn(CgroupHierarchy h, IReadOnlyList<ProcCgroupEntry> entries)
@@ -152,7 +152,7 @@ public sealed class CgroupLayout
 
     private static IReadOnlyList<string> ReadV2Controllers(string mountPoint)
     {
-        try { return File.ReadAllText(Path.Combine(mountPoint, "cgroup.controllers")).Split(' ', '\n', StringSplitOptions.RemoveEmptyEntries); }
+        try { return Io.FdIo.ReadText(Path.Combine(mountPoint, "cgroup.controllers")).Split(' ', '\n', StringSplitOptions.RemoveEmptyEntries); }
         catch (IOException) { return Array.Empty<string>(); }
         catch (UnauthorizedAccessException) { return Array.Empty<string>(); }
     }

@@ -13,7 +13,7 @@ public sealed record MountInfoEntry(
 /// <summary>Parser for the mountinfo format.</summary>
 public static class MountInfo
 {
-    public static IReadOnlyList<MountInfoEntry> ReadSelf() => Parse(File.ReadAllText("/proc/self/mountinfo"));
+    public static IReadOnlyList<MountInfoEntry> ReadSelf() => Parse(Io.FdIo.ReadText("/proc/self/mountinfo"));
 
     /// <summary>
     /// Parses mountinfo text. Line shape:

@@ -19,6 +19,44 @@ public static unsafe class FdIo
         }
     }
 
+    /// <summary>
+    /// The text of a small file (/proc, /sys, /etc/passwd): one open and plain reads. File.ReadAllText
+    /// builds a FileStream and a StreamReader for it, a good part of what a short-lived runtime
+    /// command spends on such files. Errors as File's: FileNotFoundException (ENOENT, ENOTDIR),
+    /// UnauthorizedAccessException (EACCES, EPERM), IOException.
+    /// </summary>
+    public static string ReadText(string path)
+    {
+        int fd = LibC.open(path, O.RDONLY | O.CLOEXEC, 0);
+        if (fd < 0) throw FileError(Errno.Last, path);
+        try
+        {
+            byte[] buf = new byte[4096];
+            int len = 0;
+            while (true)
+            {
+                if (len == buf.Length) Array.Resize(ref buf, buf.Length * 2);
+                nint n;
+                fixed (byte* p = &buf[len]) n = LibC.read(fd, p, (nuint)(buf.Length - len));
+                if (n < 0) { if (Errno.Last == Errno.EINTR) continue; throw FileError(Errno.Last, path); }
+                if (n == 0) break;
+                len += (int)n;
+            }
+            return System.Text.Encoding.UTF8.GetString(buf, 0, len);
+        }
+        finally { LibC.close(fd); }
+    }
+
+    /// <summary><see cref="ReadText"/> split into lines, without empty ones.</summary>
+    public static string[] ReadLines(string path) => ReadText(path).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+    private static Exception FileError(int errno, string path) => errno switch
+    {
+        Errno.ENOENT or Errno.ENOTDIR => new FileNotFoundException($"{path}: {new LinuxException(errno, "open").Message}", path),
+        Errno.EACCES or Errno.EPERM => new UnauthorizedAccessException($"{path}: permission denied"),
+        _ => new IOException(new LinuxException(errno, $"read {path}").Message),
+    };
+
     /// <summary>Reads exactly buffer.Length bytes; false on EOF before the first byte.</summary>
     public static bool ReadExactly(int fd, Span<byte> buffer)
     {

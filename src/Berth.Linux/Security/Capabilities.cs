@@ -109,7 +109,7 @@ public static class Capabilities
             int value = MaxKnown;
             try
             {
-                var text = File.ReadAllText("/proc/sys/kernel/cap_last_cap").Trim();
+                var text = Io.FdIo.ReadText("/proc/sys/kernel/cap_last_cap").Trim();
                 if (int.TryParse(text, System.Globalization.NumberStyles.None,
                         System.Globalization.CultureInfo.InvariantCulture, out var v) && v >= 0 && v < 64)
                     value = v;

@@ -133,7 +133,7 @@ internal sealed unsafe class ProcessLauncher
     {
         uint uid = user?.Uid ?? 0, gid = user?.Gid ?? 0;
         var groups = user?.AdditionalGids ?? new List<uint>();
-        bool setgroupsAllowed = !File.Exists("/proc/self/setgroups") || File.ReadAllText("/proc/self/setgroups").Trim() != "deny";
+        bool setgroupsAllowed = !File.Exists("/proc/self/setgroups") || Linux.Io.FdIo.ReadText("/proc/self/setgroups").Trim() != "deny";
         if (setgroupsAllowed)
         {
             var arr = groups.ToArray();
@@ -156,7 +156,7 @@ internal sealed unsafe class ProcessLauncher
     {
         try
         {
-            foreach (var line in File.ReadLines("/etc/passwd"))
+            foreach (var line in Linux.Io.FdIo.ReadLines("/etc/passwd"))
             {
                 var f = line.Split(':');
                 if (f.Length >= 6 && uint.TryParse(f[2], out var u) && u == uid) return f[5];

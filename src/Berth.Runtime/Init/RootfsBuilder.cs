@@ -378,7 +378,7 @@ internal sealed class RootfsBuilder
     {
         // Find the mount that holds the rootfs; if it is shared, pivot_root would refuse.
         string best = "/";
-        foreach (var line in File.ReadLines("/proc/self/mountinfo"))
+        foreach (var line in Berth.Linux.Io.FdIo.ReadLines("/proc/self/mountinfo"))
         {
             var f = line.Split(' ');
             if (f.Length < 5) continue;

@@ -30,7 +30,7 @@ public static class CapabilityAvailability
 
     private static ulong OwnPermitted()
     {
-        foreach (var line in File.ReadLines("/proc/self/status"))
+        foreach (var line in Berth.Linux.Io.FdIo.ReadLines("/proc/self/status"))
             if (line.StartsWith("CapPrm:", StringComparison.Ordinal))
                 return ulong.Parse(line.AsSpan(7).Trim(), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
         return ulong.MaxValue;

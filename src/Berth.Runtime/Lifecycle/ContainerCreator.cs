@@ -177,7 +177,7 @@ public sealed class ContainerCreator
 
     private static uint HostId(string map, uint id, string field)
     {
-        foreach (var line in File.ReadLines(map))
+        foreach (var line in Berth.Linux.Io.FdIo.ReadLines(map))
         {
             var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (f.Length == 3 && uint.TryParse(f[0], out var inside) && uint.TryParse(f[1], out var outside) && uint.TryParse(f[2], out var count)
@@ -249,7 +249,7 @@ public static class KnownFilesystems
 
     public static bool Contains(string type)
     {
-        _known ??= File.ReadLines("/proc/filesystems").Select(l => l.Split('\t').Last().Trim()).ToHashSet();
+        _known ??= Berth.Linux.Io.FdIo.ReadLines("/proc/filesystems").Select(l => l.Split('\t').Last().Trim()).ToHashSet();
         // Types the kernel loads on demand (as modules) are not listed until first use.
         return _known.Contains(type) || File.Exists($"/lib/modules/{Environment.OSVersion.Version}/kernel/fs/{type}");
     }

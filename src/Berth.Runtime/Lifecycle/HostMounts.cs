@@ -18,7 +18,7 @@ public static class HostMounts
     {
         string root = rootfs.TrimEnd('/');
         var points = new List<string>();
-        foreach (var line in File.ReadLines("/proc/self/mountinfo"))
+        foreach (var line in Berth.Linux.Io.FdIo.ReadLines("/proc/self/mountinfo"))
         {
             var f = line.Split(' ');
             if (f.Length < 5) continue;
