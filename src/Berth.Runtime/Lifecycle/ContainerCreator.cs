@@ -113,6 +113,9 @@ public sealed class ContainerCreator
                 foreach (var (fd, path) in v1Join?.TaskFiles ?? [])
                     Berth.Linux.Io.FdPassing.Send(channel.Fd, fd, path);
                 Logging.Timing.Mark("request sent");
+                // While the init builds the root: config.json is read only through a state.json,
+                // which comes once the container is created.
+                _store.SaveConfig(o.Id, rawConfig);
                 while (true)
                 {
                     var msg = channel.ReceiveMessage() ?? throw new RuntimeException("container init exited before it was created");
@@ -144,7 +147,6 @@ public sealed class ContainerCreator
                 HookPhases = HookPhasesOf(spec.Hooks),
             };
             Logging.Timing.Mark("created");
-            _store.SaveConfig(o.Id, rawConfig);
             _store.Save(saved);
             if (o.PidFile is { } pf) WritePidFile(pf, pid);
             return Container.FromSaved(_store, saved);
