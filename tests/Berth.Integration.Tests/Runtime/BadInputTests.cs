@@ -115,6 +115,20 @@ public sealed class BadInputTests : IDisposable
         Assert.Contains("slash", slash.Stderr);
     }
 
+    /// <summary>
+    /// The v1 limits are written after the init is spawned (while its runtime starts): a limit the
+    /// kernel refuses must still end the init and take every cgroup, new parents included, with it.
+    /// </summary>
+    [Fact]
+    public void A_limit_the_kernel_refuses_ends_the_spawned_init_and_leaves_no_cgroup()
+    {
+        using var b = new BusyboxBundle();
+        (b.Spec.Linux!.Resources ??= new LinuxResources()).Cpu = new LinuxCpu { Cpus = "99-100" };
+        string id = _rt.NewId();
+        AssertRefusedCleanly(CreateWithConfig(b, id), id, "cpuset.cpus=99-100");
+        Assert.Empty(_rt.CgroupDirs());
+    }
+
     [Fact]
     public void Start_on_a_running_container_and_kill_or_delete_on_a_missing_one()
     {
