@@ -26,6 +26,7 @@
 extern char **environ;
 
 static const char *runtime;
+static char pidfile[128]; /* create's --pid-file; removed on every way out */
 static int print_steps;
 static double last_mark;
 
@@ -71,6 +72,8 @@ static int fail(const char *id, const char *step)
 	fprintf(stderr, "cycle-shim: %s %s failed\n", runtime, step);
 	char *argv[] = { (char *)runtime, "delete", "--force", (char *)id, NULL };
 	run(argv);
+	if (pidfile[0])
+		unlink(pidfile);
 	return 1;
 }
 
@@ -84,7 +87,7 @@ int main(int argc, char **argv)
 	char *bundle = argv[2];
 	print_steps = getenv("CYCLE_STEPS") != NULL && strcmp(getenv("CYCLE_STEPS"), "1") == 0;
 	last_mark = now_ms();
-	char id[64], pidfile[128];
+	char id[64];
 	snprintf(id, sizeof id, "shim-%d", (int)getpid());
 
 	if (strcmp(argv[3], "run") == 0) {

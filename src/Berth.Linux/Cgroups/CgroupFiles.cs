@@ -23,19 +23,21 @@ internal static unsafe class CgroupFiles
         var path = Path.Combine(dir, file);
         int fd = LibC.open(path, O.WRONLY | O.TRUNC | O.CLOEXEC, 0);
         if (fd < 0) return Errno.Last;
-        try
-        {
-            var bytes = System.Text.Encoding.UTF8.GetBytes(value);
-            fixed (byte* p = bytes)
-            {
-                nint n;
-                do n = LibC.write(fd, p, (nuint)bytes.Length);
-                while (n < 0 && Errno.Last == Errno.EINTR);
-                if (n < 0) return Errno.Last;
-            }
-            return 0;
-        }
+        try { return WriteValue(fd, value); }
         finally { LibC.close(fd); }
+    }
+
+    /// <summary>One value in one write(2); 0, or the errno.</summary>
+    private static int WriteValue(int fd, string value)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(value);
+        fixed (byte* p = bytes)
+        {
+            nint n;
+            do n = LibC.write(fd, p, (nuint)bytes.Length);
+            while (n < 0 && Errno.Last == Errno.EINTR);
+            return n < 0 ? Errno.Last : 0;
+        }
     }
 
     /// <summary>
@@ -53,19 +55,12 @@ internal static unsafe class CgroupFiles
                 if (file != openName)
                 {
                     if (fd >= 0) LibC.close(fd);
-                    openName = null;
                     fd = LibC.open(Path.Combine(dir, file), O.WRONLY | O.TRUNC | O.CLOEXEC, 0);
                     if (fd < 0) throw CgroupException.Write(dir, file, value, Errno.Last);
                     openName = file;
                 }
-                var bytes = System.Text.Encoding.UTF8.GetBytes(value);
-                fixed (byte* p = bytes)
-                {
-                    nint n;
-                    do n = LibC.write(fd, p, (nuint)bytes.Length);
-                    while (n < 0 && Errno.Last == Errno.EINTR);
-                    if (n < 0) throw CgroupException.Write(dir, file, value, Errno.Last);
-                }
+                int e = WriteValue(fd, value);
+                if (e != 0) throw CgroupException.Write(dir, file, value, e);
             }
         }
         finally { if (fd >= 0) LibC.close(fd); }
@@ -78,30 +73,8 @@ internal static unsafe class CgroupFiles
     }
 
     /// <summary>The file's text, or null (with errno) when it cannot be read.</summary>
-    public static string? TryRead(string dir, string file, out int errno)
-    {
-        var path = Path.Combine(dir, file);
-        errno = 0;
-        int fd = LibC.open(path, O.RDONLY | O.CLOEXEC, 0);
-        if (fd < 0) { errno = Errno.Last; return null; }
-        try
-        {
-            var buf = new byte[16384];
-            var ms = new MemoryStream();
-            fixed (byte* p = buf)
-            {
-                while (true)
-                {
-                    nint n = LibC.read(fd, p, (nuint)buf.Length);
-                    if (n < 0) { if (Errno.Last == Errno.EINTR) continue; errno = Errno.Last; return null; }
-                    if (n == 0) break;
-                    ms.Write(buf, 0, (int)n);
-                }
-            }
-            return System.Text.Encoding.UTF8.GetString(ms.GetBuffer(), 0, (int)ms.Length);
-        }
-        finally { LibC.close(fd); }
-    }
+    public static string? TryRead(string dir, string file, out int errno) =>
+        Io.FdIo.TryReadText(Path.Combine(dir, file), out errno);
 
     public static string? TryRead(string dir, string file) => TryRead(dir, file, out _);
 
@@ -157,7 +130,7 @@ internal static unsafe class CgroupFiles
         // The common case first: a leaf with no process goes with one rmdir (listing a v1
         // cgroup's directory reads dozens of control files' entries for nothing).
         if (LibC.rmdir(path) == 0 || Errno.Last == Errno.ENOENT) return;
-        if (!Directory.Exists(path)) return;
+        if (!Directory.Exists(path)) return; // (not a directory, or gone meanwhile)
         foreach (var sub in Directory.GetDirectories(path)) RemoveTree(sub, patience);
         var deadline = DateTime.UtcNow + (patience ?? TimeSpan.FromSeconds(5));
         int delay = 5;

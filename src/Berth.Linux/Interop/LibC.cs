@@ -125,7 +125,6 @@ public static unsafe partial class LibC
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int setsid();
 
-
     [LibraryImport(Lib)]
     public static partial int getpid();
 

@@ -25,10 +25,14 @@ public static unsafe class FdIo
     /// command spends on such files. Errors as File's: FileNotFoundException (ENOENT, ENOTDIR),
     /// UnauthorizedAccessException (EACCES, EPERM), IOException.
     /// </summary>
-    public static string ReadText(string path)
+    public static string ReadText(string path) => TryReadText(path, out int errno) ?? throw FileError(errno, path);
+
+    /// <summary>As <see cref="ReadText"/>, but null (with the errno) when the file cannot be opened or read.</summary>
+    public static string? TryReadText(string path, out int errno)
     {
+        errno = 0;
         int fd = LibC.open(path, O.RDONLY | O.CLOEXEC, 0);
-        if (fd < 0) throw FileError(Errno.Last, path);
+        if (fd < 0) { errno = Errno.Last; return null; }
         try
         {
             byte[] buf = new byte[4096];
@@ -38,7 +42,7 @@ public static unsafe class FdIo
                 if (len == buf.Length) Array.Resize(ref buf, buf.Length * 2);
                 nint n;
                 fixed (byte* p = &buf[len]) n = LibC.read(fd, p, (nuint)(buf.Length - len));
-                if (n < 0) { if (Errno.Last == Errno.EINTR) continue; throw FileError(Errno.Last, path); }
+                if (n < 0) { if (Errno.Last == Errno.EINTR) continue; errno = Errno.Last; return null; }
                 if (n == 0) break;
                 len += (int)n;
             }

@@ -214,21 +214,24 @@ internal sealed class RootfsBuilder
         if (ro != 0) WithTop(root, dest, p => Mount(null, p, null, MS.BIND | MS.REMOUNT | common | MS.RDONLY, null, dest));
     }
 
-    private static bool? _mountSetattr; // null: not tried yet; false: this kernel has no mount_setattr (before 5.12)
+    private static bool _noMountSetattr; // this kernel has no mount_setattr (before 5.12): remounts instead
+
+    /// <summary>mount_setattr; false (and remounts from then on) where the kernel lacks it, any other failure thrown.</summary>
+    private static bool TryMountSetattr(int dirfd, string path, uint flags, ulong attrs, string what)
+    {
+        if (_noMountSetattr) return false;
+        if (LibC.mount_setattr(dirfd, path, flags, attrs) == 0) return true;
+        if (Errno.Last != Errno.ENOSYS) throw new LinuxException(Errno.Last, what);
+        _noMountSetattr = true;
+        return false;
+    }
 
     /// <summary>mount_setattr on the mount now on top of <paramref name="dest"/>; false where the kernel lacks it.</summary>
     private static bool TrySetAttrs(RootedPath root, string dest, ulong attrs, bool recursive)
     {
-        if (_mountSetattr == false) return false;
         int fd = root.TryOpen(dest);
         if (fd < 0) throw new LinuxException(-fd, $"reopen {dest}");
-        try
-        {
-            if (LibC.mount_setattr(fd, "", (uint)(At.EMPTY_PATH | (recursive ? At.RECURSIVE : 0)), attrs) == 0)
-                return (_mountSetattr = true).Value;
-            if (Errno.Last == Errno.ENOSYS) return (_mountSetattr = false).Value;
-            throw new LinuxException(Errno.Last, $"mount_setattr {dest}");
-        }
+        try { return TryMountSetattr(fd, "", (uint)(At.EMPTY_PATH | (recursive ? At.RECURSIVE : 0)), attrs, $"mount_setattr {dest}"); }
         finally { LibC.close(fd); }
     }
 
@@ -353,13 +356,7 @@ internal sealed class RootfsBuilder
     /// <summary>The mount at <paramref name="path"/> read-only, its other flags kept (mount_setattr needs no statfs for them).</summary>
     private static void MakeReadOnly(string path)
     {
-        if (_mountSetattr != false)
-        {
-            if (LibC.mount_setattr(At.FDCWD, path, 0, MountAttr.RDONLY) == 0) { _mountSetattr = true; return; }
-            if (Errno.Last != Errno.ENOSYS) throw new LinuxException(Errno.Last, $"remount {path} read-only");
-            _mountSetattr = false;
-        }
-        Remount(path, MS.RDONLY);
+        if (!TryMountSetattr(At.FDCWD, path, 0, MountAttr.RDONLY, $"remount {path} read-only")) Remount(path, MS.RDONLY);
     }
 
     private static void Remount(string path, ulong flags) =>

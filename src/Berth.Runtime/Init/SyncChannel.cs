@@ -1,5 +1,5 @@
-using Berth.Linux;
 using System.Buffers.Binary;
+using Berth.Linux;
 using Berth.Linux.Interop;
 using Berth.Linux.Io;
 

@@ -43,7 +43,8 @@ public static unsafe class ContainerDeleter
     private static void DestroyCgroup(Container c)
     {
         // Each saved directory is, as a rule, an empty leaf: one rmdir each, without reading
-        // the host's cgroup layout (mountinfo) to reopen the cgroup first.
+        // the host's cgroup layout (mountinfo) to reopen the cgroup first. A path elsewhere takes
+        // the checked way: Reopen refuses one that is not inside a mounted hierarchy.
         bool gone = true;
         foreach (var path in c.Saved.CgroupPaths.Values)
         {
