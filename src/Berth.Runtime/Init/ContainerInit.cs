@@ -145,8 +145,8 @@ public static class ContainerInit
             byte zero = (byte)'0';
             if (LibC.write(wfd, &zero, 1) < 0) throw new LinuxException(Errno.Last, "write exec.fifo");
         }
-        // wfd stays open (close-on-exec): with poststart hooks, `start` waits for its EOF, i.e.
-        // for the execve of the user's program (or our death), before it runs them.
+        // wfd stays open (close-on-exec): `start` waits for its EOF, i.e. for the execve of
+        // the user's program (or our death), before it returns and runs the poststart hooks.
         LibC.close(fifo);
         LibC.close(hostProcSelf);
 

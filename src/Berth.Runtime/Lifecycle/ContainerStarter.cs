@@ -33,11 +33,12 @@ public static unsafe class ContainerStarter
             if (!WaitReadable(c, fd)) throw new RuntimeException($"container \"{c.Id}\": its init exited before start");
             byte b;
             if (LibC.read(fd, &b, 1) != 1) throw new RuntimeException($"container \"{c.Id}\": its init did not answer on exec.fifo");
-            // The poststart hooks run after the user's program has started: EOF, which the init's
-            // execve makes (or its death, when it said why on the container's stderr). Without
-            // them, start returns now, as runc's does, and the execve overlaps our exit.
-            if (c.Saved.HasHooks("poststart"))
-                while (WaitReadable(c, fd) && LibC.read(fd, &b, 1) > 0) { }
+            // EOF: the user's program runs (or the init failed, and said why on the container's
+            // stderr). Returning only then means that after `start` the container's pid is the
+            // program (docker inspect's Pid, /proc/PID/comm), and poststart hooks run after it.
+            // (Returning at once, as runc does, saved ~0.4 ms of the cycle, but an engine that
+            // reads the process right after start found the runtime there; a test caught it.)
+            while (WaitReadable(c, fd) && LibC.read(fd, &b, 1) > 0) { }
         }
         finally { LibC.close(fd); }
         // A program that ends at once may be reaped and its container deleted (by a shim) before
