@@ -514,10 +514,31 @@ public sealed partial class ContainerService
 
     private async Task SignalAsync(Container c, int sig)
     {
+        if (sig != 9 && c.R.HostConfig.Init == true && !string.IsNullOrEmpty(_o.InitPath))
+            await WaitUntilCaughtAsync(c.R.State.Pid, sig);
         try { await Runtime.RunAsync(c.Id, BundleDir(c.Id), "kill", c.Id, sig.ToString()); }
         catch (RuntimeCommandException e)
         {
             if (c.Running) throw new EngineException(500, $"cannot kill container {c.Id}: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// berth-init (--init) catches signals once its .NET runtime has started (~2 ms after the
+    /// exec, longer on a loaded machine). A signal before that reaches a namespace's init whose
+    /// action is the default, and the kernel drops it: `docker stop` right after `docker run -d`
+    /// then waited out its whole timeout. So wait (up to 2 s) until PID 1 catches the signal
+    /// (SigCgt in /proc/PID/status); a process that is gone or unreadable ends the wait.
+    /// </summary>
+    private static async Task WaitUntilCaughtAsync(int pid, int sig)
+    {
+        for (int i = 0; i < 200 && pid > 0; i++)
+        {
+            string? status = Berth.Linux.Io.FdIo.TryReadText($"/proc/{pid}/status", out _);
+            string? caught = status?.Split('\n').FirstOrDefault(l => l.StartsWith("SigCgt:", StringComparison.Ordinal));
+            if (caught is null || !ulong.TryParse(caught.AsSpan(7).Trim(), System.Globalization.NumberStyles.HexNumber, null, out ulong mask)) return;
+            if ((mask & (1UL << (sig - 1))) != 0) return;
+            await Task.Delay(10);
         }
     }
 
