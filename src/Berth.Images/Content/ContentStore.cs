@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Berth.Images.Interop;
+using Berth.Images.Store;
 
 namespace Berth.Images.Content;
 
@@ -107,14 +108,19 @@ public sealed class ContentStore
     }
 }
 
-/// <summary>A blob being written: a write-only stream that hashes what passes through it.</summary>
+/// <summary>
+/// A blob being written: a write-only stream that hashes what passes through it. The data goes
+/// to the disk past the page cache (<see cref="DirectWriter"/>): a blob is made durable before it
+/// is used, and only push and save read it again.
+/// </summary>
 public sealed class BlobWriter : Stream
 {
     private readonly ContentStore _store;
     private readonly Digest? _expected;
     private readonly long? _expectedSize;
     private readonly string _temp;
-    private readonly FileStream _file;
+    private int _fd;
+    private readonly DirectWriter _out;
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private long _written;
     private bool _committed;
@@ -125,7 +131,10 @@ public sealed class BlobWriter : Stream
         _expected = expected;
         _expectedSize = expectedSize;
         _temp = store.NewIngestPath();
-        _file = new FileStream(_temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+        _fd = FsCalls.Check(FsCalls.open(_temp, O.WRONLY | O.CREAT | O.EXCL | O.CLOEXEC, Mode.RwRwRw), $"create {_temp}");
+        // A small blob (a manifest, a config) needs no 1 MB buffer.
+        _out = new DirectWriter(expectedSize is { } n && n < 1 << 20 ? (int)n : 1 << 20);
+        _out.Begin(_fd, _temp);
     }
 
     public long Written => _written;
@@ -135,21 +144,24 @@ public sealed class BlobWriter : Stream
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
-        _hash.AppendData(buffer);
-        _file.Write(buffer);
+        if (_verified is not null) throw new InvalidOperationException("blob already verified");
         _written += buffer.Length;
         if (_expectedSize is { } max && _written > max)
             throw new ImageException($"blob {_expected} is larger than its descriptor's {max} bytes");
+        _hash.AppendData(buffer);
+        _out.Write(buffer);
     }
 
-    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken ct = default)
+    // Local disk writes: the synchronous path is the right one (and the one a FileStream would take).
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken ct = default)
     {
-        _hash.AppendData(buffer.Span);
-        await _file.WriteAsync(buffer, ct);
-        _written += buffer.Length;
-        if (_expectedSize is { } max && _written > max)
-            throw new ImageException($"blob {_expected} is larger than its descriptor's {max} bytes");
+        ct.ThrowIfCancellationRequested();
+        Write(buffer.Span);
+        return ValueTask.CompletedTask;
     }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken ct) =>
+        WriteAsync(buffer.AsMemory(offset, count), ct).AsTask();
 
     private Digest? _verified;
 
@@ -162,7 +174,7 @@ public sealed class BlobWriter : Stream
             throw new ImageException($"blob {_expected ?? actual} is truncated: {_written} of {size} bytes");
         if (_expected is { } e && e != actual)
             throw new ImageException($"digest mismatch: expected {e}, content has {actual}");
-        _file.Flush();
+        _out.Finish();
         _verified = actual;
         return actual;
     }
@@ -181,12 +193,21 @@ public sealed class BlobWriter : Stream
     public Digest Commit(bool fsyncData)
     {
         var actual = Verify();
-        if (fsyncData) _file.Flush(flushToDisk: true);
-        _file.Dispose();
+        // fsync: the data written past the page cache may still sit in the disk's cache, and the
+        // file's size and blocks are metadata the data needs.
+        if (fsyncData) FsCalls.Check(FsCalls.fsync(_fd), $"fsync {_temp}");
+        CloseFile();
         File.Move(_temp, _store.PathOf(actual), overwrite: true);
         ContentStore.FsyncDirectory(Path.GetDirectoryName(_store.PathOf(actual))!);
         _committed = true;
         return actual;
+    }
+
+    private void CloseFile()
+    {
+        if (_fd < 0) return;
+        FsCalls.close(_fd);
+        _fd = -1;
     }
 
     protected override void Dispose(bool disposing)
@@ -194,7 +215,8 @@ public sealed class BlobWriter : Stream
         if (disposing)
         {
             _hash.Dispose();
-            _file.Dispose();
+            _out.Dispose();
+            CloseFile();
             if (!_committed) try { File.Delete(_temp); } catch (IOException) { }
         }
         base.Dispose(disposing);
@@ -205,7 +227,8 @@ public sealed class BlobWriter : Stream
     public override bool CanWrite => true;
     public override long Length => _written;
     public override long Position { get => _written; set => throw new NotSupportedException(); }
-    public override void Flush() => _file.Flush();
+    // Nothing to flush before Verify: the buffered part is written when the blob is complete.
+    public override void Flush() { }
     public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
     public override void SetLength(long value) => throw new NotSupportedException();

@@ -55,6 +55,14 @@ internal static unsafe partial class FsCalls
     [LibraryImport(Lib, SetLastError = true)]
     public static partial nint read(int fd, byte* buf, nuint count);
 
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial nint pwrite(int fd, byte* buf, nuint count, long offset);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int fcntl(int fd, int cmd, int arg);
+
+    public const int F_GETFL = 3, F_SETFL = 4;
+
     [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int mkdirat(int dirfd, string path, uint mode);
 

@@ -6,7 +6,7 @@ namespace Berth.Images.Interop;
 internal static class O
 {
     public const int RDONLY = 0, WRONLY = 1, RDWR = 2, CREAT = 0x40, EXCL = 0x80, TRUNC = 0x200,
-        DIRECTORY = 0x10000, NOFOLLOW = 0x20000, CLOEXEC = 0x80000, PATH = 0x200000;
+        DIRECT = 0x4000, DIRECTORY = 0x10000, NOFOLLOW = 0x20000, CLOEXEC = 0x80000, PATH = 0x200000;
 }
 
 internal static class At
@@ -43,5 +43,6 @@ internal static class Mode
 {
     public const uint Rw = 0b110_000_000;          // 0600
     public const uint Rwx = 0b111_000_000;         // 0700
+    public const uint RwRwRw = 0b110_110_110;      // 0666, less the umask (as a FileStream creates)
     public const uint RwxRxRx = 0b111_101_101;     // 0755
 }

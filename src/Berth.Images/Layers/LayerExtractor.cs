@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using Berth.Images.Interop;
+using Berth.Images.Store;
 
 
 
@@ -69,6 +70,24 @@ public sealed class LayerExtractor
     /// <summary>Refuse to replace a directory with a non-directory or the other way round (docker cp's noOverwriteDirNonDir).</summary>
     public bool NoReplaceDirWithNonDir { get; init; }
 
+    /// <summary>
+    /// Files at least this large are written past the page cache (<see cref="DirectWriter"/>): the layer is
+    /// synced to disk before it is recorded anyway, and the copy into fresh page-cache pages is what a
+    /// large file costs most. Smaller ones would pay a synchronous disk write each.
+    /// </summary>
+    public const long DirectWriteMinimum = 1 << 20;
+
+    private DirectWriter? _direct;
+
+    private long WriteThrough(int fd, string path, TarReader reader)
+    {
+        _direct ??= new DirectWriter(1 << 20);
+        _direct.Begin(fd, path);
+        int n;
+        while ((n = reader.ReadData(_direct.Free)) > 0) _direct.Advance(n);
+        return _direct.Finish();
+    }
+
     public ExtractResult Extract(Stream tar)
     {
         int rootFd = FsCalls.Check(FsCalls.open(_root, O.PATH | O.DIRECTORY | O.CLOEXEC, 0), $"open {_root}");
@@ -135,6 +154,8 @@ public sealed class LayerExtractor
         finally
         {
             ForgetParent();
+            _direct?.Dispose();
+            _direct = null;
             ArrayPool<byte>.Shared.Return(buf);
             FsCalls.close(rootFd);
         }
@@ -183,16 +204,20 @@ public sealed class LayerExtractor
                 long total = 0;
                 try
                 {
-                    // The decompressor hands out a few kB per read: fill the buffer first, so that a small
-                    // file is one write(2) and a large one 256 kB at a time.
-                    while (true)
+                    if (e.Size >= DirectWriteMinimum) total = WriteThrough(fd, path, reader);
+                    else
                     {
-                        int filled = 0, n;
-                        while (filled < buf.Length && (n = reader.ReadData(buf.AsSpan(filled))) > 0) filled += n;
-                        if (filled == 0) break;
-                        FsCalls.WriteAll(fd, buf.AsSpan(0, filled), $"write {path}");
-                        total += filled;
-                        if (filled < buf.Length) break;
+                        // The decompressor hands out a few kB per read: fill the buffer first, so that a small
+                        // file is one write(2).
+                        while (true)
+                        {
+                            int filled = 0, n;
+                            while (filled < buf.Length && (n = reader.ReadData(buf.AsSpan(filled))) > 0) filled += n;
+                            if (filled == 0) break;
+                            FsCalls.WriteAll(fd, buf.AsSpan(0, filled), $"write {path}");
+                            total += filled;
+                            if (filled < buf.Length) break;
+                        }
                     }
                     SetOwnerModeXattrs(fd, e, fresh: known);
                     SetTimesFd(fd, e);
