@@ -3,10 +3,10 @@
 # small files) built with umoci, pushed with skopeo to a local docker-registry on 127.0.0.1, then
 # pulled by `berth pull` (download, digest check, decompression and extraction into overlay
 # snapshots) and by `skopeo copy docker://... oci:DIR` (download into an OCI layout; it does not
-# extract), and by `docker pull` to a dockerd of its own when docker.io is installed. hyperfine runs them side by side in
-# one run, a fresh destination for every run; the medians and ratios go into docs/benchmarks.md.
+# extract), and by `docker pull` to a dockerd of its own when docker.io is installed. bench/lib/interleave.py runs them side by side
+# in one run, interleaved, a fresh destination for every run; the medians and ratios go into docs/benchmarks.md.
 #
-#   bench/images/pull-bench.sh            # needs root, docker-registry, skopeo, umoci, hyperfine, busybox-static
+#   bench/images/pull-bench.sh            # needs root, docker-registry, skopeo, umoci, busybox-static
 #   RUNS=10 bench/images/pull-bench.sh
 #   BASELINE_BERTH=/path/to/old/berth bench/images/pull-bench.sh   # also times an older build in the same run
 set -euo pipefail
@@ -15,7 +15,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 WORK="${WORK:-/tmp/berth-pull-bench}"
 RUNS="${RUNS:-5}"
-for tool in docker-registry skopeo umoci hyperfine busybox python3; do
+for tool in docker-registry skopeo umoci busybox python3; do
   command -v "$tool" >/dev/null || { echo "pull-bench: $tool is not installed" >&2; exit 1; }
 done
 
@@ -121,23 +121,34 @@ for place in disk tmpfs; do
   CMD_SKOPEO="skopeo copy --quiet --src-tls-verify=false docker://$REF oci:$DEST/skopeo-dest:x"
   # The same work as a pull that leaves a usable root filesystem: download, then unpack.
   CMD_UNPACK="$CMD_SKOPEO && umoci unpack --image $DEST/skopeo-dest:x $DEST/skopeo-dest/bundle >/dev/null"
-  # One --prepare per command (hyperfine pairs them in order): a fresh destination for each run.
-  # The previous one is renamed, not deleted: on ext4 without a journal, thousands of inodes freed
-  # just before a run would make every file that run creates scan them (see below).
-  PREP="mkdir -p $DEST/old; for d in berth-root skopeo-dest; do [ ! -e $DEST/\$d ] || mv $DEST/\$d $DEST/old/\$d.\$(date +%s%N); done; sync"
-  ARGS=(--warmup 1 --runs "$RUNS" --export-json "$WORK/hyperfine-$place.json"
-    --prepare "$PREP" -n "berth pull" "$CMD_BERTH" --prepare "$PREP" -n "skopeo copy" "$CMD_SKOPEO"
-    --prepare "$PREP" -n "skopeo copy + umoci unpack" "$CMD_UNPACK")
-  if [ -n "${BASELINE_BERTH:-}" ]; then     # another berth binary (an older commit), side by side in the same run
-    ARGS+=(--prepare "$PREP" -n "berth pull (baseline)" "$BASELINE_BERTH --root $DEST/berth-root pull -q $REF")
+  # A fresh destination for each run. On the disk the previous one is renamed, not deleted: on ext4
+  # without a journal, thousands of inodes freed just before a run would make every file that run
+  # creates scan them (see below). On tmpfs it is deleted: kept, every run's copy would stay in memory.
+  if [ "$place" = disk ]; then
+    PREP="mkdir -p $DEST/old; for d in berth-root skopeo-dest; do [ ! -e $DEST/\$d ] || mv $DEST/\$d $DEST/old/\$d.\$(date +%s%N); done; sync"
+  else
+    PREP="rm -rf $DEST/berth-root $DEST/skopeo-dest; sync"
   fi
+  SPEC="$WORK/spec-$place.json"
+  python3 - "$SPEC" "$RUNS" "$PREP" "berth pull" "$CMD_BERTH" "skopeo copy" "$CMD_SKOPEO" "skopeo copy + umoci unpack" "$CMD_UNPACK" \
+    ${BASELINE_BERTH:+"berth pull (baseline)" "$BASELINE_BERTH --root $DEST/berth-root pull -q $REF"} <<'PY'
+import json, sys
+out, runs, prep, rest = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+cmds = [{"name": rest[i], "command": rest[i + 1], "prepare": prep} for i in range(0, len(rest), 2)]
+json.dump({"warmup": 1, "runs": runs, "commands": cmds}, open(out, "w"))
+PY
   if [ "$place" = disk ] && [ ${#DOCKER[@]} -gt 0 ]; then
     CMD_DOCKER="${DOCKER[*]} pull -q $REF"
-    ARGS+=(--prepare "${DOCKER[*]} rmi -f $REF >/dev/null 2>&1; ${DOCKER[*]} image prune -f >/dev/null 2>&1; sync" -n "docker pull" "$CMD_DOCKER")
+    python3 - "$SPEC" "${DOCKER[*]} rmi -f $REF >/dev/null 2>&1; ${DOCKER[*]} image prune -f >/dev/null 2>&1; sync" "$CMD_DOCKER" <<'PY'
+import json, sys
+spec = json.load(open(sys.argv[1]))
+spec["commands"].append({"name": "docker pull", "command": sys.argv[3], "prepare": sys.argv[2]})
+json.dump(spec, open(sys.argv[1], "w"))
+PY
     echo "$CMD_DOCKER" >"$WORK/cmd-docker"
   fi
-  echo "== hyperfine ($place)"
-  hyperfine "${ARGS[@]}"
+  echo "== timing ($place): $RUNS rounds after a warm-up, the commands interleaved"
+  python3 "$REPO/bench/lib/interleave.py" "$SPEC" "$WORK/times-$place.json"
   echo "$CMD_BERTH" >"$WORK/cmd-berth-$place"; echo "$CMD_SKOPEO" >"$WORK/cmd-skopeo-$place"; echo "$CMD_UNPACK" >"$WORK/cmd-unpack-$place"
   rm -rf "$DEST"
 done
@@ -169,11 +180,13 @@ python3 - "$WORK" "$REPO/docs/benchmarks.md" "$LAYERS" "$COMPRESSED" "$SIZE" "$R
 import json, sys, re, datetime, os
 work, doc, layers, comp, size, runs, note, cdisk, ctmpfs, cspread = sys.argv[1:11]
 rows, cmds = [], []
+# docker's work happens in dockerd and containerd, not in the timed CLI: its CPU is not measured.
+cpu = lambda name, r: "(in dockerd)" if name == "docker pull" else f"{r['user'] + r['system']:.2f} s"
 for place in ("disk", "tmpfs"):
-    res = {r["command"]: r for r in json.load(open(f"{work}/hyperfine-{place}.json"))["results"]}
+    res = {r["command"]: r for r in json.load(open(f"{work}/times-{place}.json"))["results"]}
     b = res["berth pull"]["median"]
     for name, r in res.items():
-        rows.append(f"| {place} | {name} | {r['median']:.3f} s | {r['min']:.3f} s | {r['max']:.3f} s | {r['median'] / b:.2f} |")
+        rows.append(f"| {place} | {name} | {r['median']:.3f} s | {r['min']:.3f} s | {r['max']:.3f} s | {cpu(name, r)} | {r['median'] / b:.2f} |")
     cmds.append(f"- {place}: `{open(f'{work}/cmd-berth-{place}').read().strip()}`, `{open(f'{work}/cmd-skopeo-{place}').read().strip()}`"
                 f" and `{open(f'{work}/cmd-unpack-{place}').read().strip()}`")
     if place == "disk" and os.path.exists(f"{work}/cmd-docker"):
@@ -182,19 +195,19 @@ for place in ("disk", "tmpfs"):
 section = f"""<!-- images-pull-bench:start -->
 ## Images: pull from a local registry
 
-`bench/images/pull-bench.sh` ({datetime.date.today()}, hyperfine, {runs} runs after a warm-up, commands side by side in one run,
-a fresh destination for every run). Image: {layers} layers built with umoci (busybox-static, 4 × 24 MB random data,
+`bench/images/pull-bench.sh` ({datetime.date.today()}, {runs} rounds after a warm-up round, each command once a round in a rotating
+order (`bench/lib/interleave.py`), a fresh destination for every run). Image: {layers} layers built with umoci (busybox-static, 4 × 24 MB random data,
 4 × 2500 text files), {int(comp) // 1000000} MB compressed, {int(size) // 1000000} MB unpacked, in docker-registry 2.8 on 127.0.0.1.
 
 `berth pull` downloads, checks sha256, decompresses and extracts into overlay snapshots, all streamed, layers in parallel.
 `skopeo copy docker://… oci:DIR` only downloads the blobs into an OCI layout: it creates 12 files where Berth creates about
 10,000; `skopeo copy` followed by `umoci unpack` does the same work as a pull (a root filesystem to run). {note}
 
-| destination | command | median | min | max | ÷ berth's median |
-|---|---|---|---|---|---|
+| destination | command | median | min | max | CPU (user + system, mean) | ÷ berth's median |
+|---|---|---|---|---|---|---|
 {chr(10).join(rows)}
 
-Each run's destination is new and the previous one is renamed away, not deleted (all of them go after the runs): the
+On the disk each run's destination is new and the previous one is renamed away, not deleted (all of them go after the runs): the
 disk is ext4 without a journal, and there every inode allocation in a block group with recently freed inodes scans them
 one by one (`find_inode_bit` → `recently_deleted` in fs/ext4/ialloc.c: 30 s after a delete, 180 s while the inode table
 block is dirty). With an `rm -rf` of the previous run before each run, a third of a pull's CPU went into that scan and the
