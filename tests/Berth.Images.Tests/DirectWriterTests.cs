@@ -85,6 +85,20 @@ public class DirectWriterTests
     }
 
     [Fact]
+    public void A_file_system_without_direct_io_gets_ordinary_writes()
+    {
+        // ramfs has no O_DIRECT at all: the flag is refused and every byte goes through the page cache.
+        using var t = new TempDir();
+        string dir = t.Sub("ramfs");
+        TestProcess.Run("mount", "-t", "ramfs", "ramfs", dir);
+        var data = Random(3 * Capacity + 4096 + 5);
+        string path = Path.Combine(dir, "file");
+        WriteFile(path, data, throughFreeSpan: false, out bool direct);
+        Assert.False(direct);
+        Assert.Equal(data, File.ReadAllBytes(path));
+    }
+
+    [Fact]
     public void Large_layer_files_keep_their_bytes_owner_mode_and_time()
     {
         using var t = new TempDir();
