@@ -129,24 +129,23 @@ for place in disk tmpfs; do
   else
     PREP="rm -rf $DEST/berth-root $DEST/skopeo-dest; sync"
   fi
-  SPEC="$WORK/spec-$place.json"
-  python3 - "$SPEC" "$RUNS" "$PREP" "berth pull" "$CMD_BERTH" "skopeo copy" "$CMD_SKOPEO" "skopeo copy + umoci unpack" "$CMD_UNPACK" \
-    ${BASELINE_BERTH:+"berth pull (baseline)" "$BASELINE_BERTH --root $DEST/berth-root pull -q $REF"} <<'PY'
-import json, sys
-out, runs, prep, rest = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
-cmds = [{"name": rest[i], "command": rest[i + 1], "prepare": prep} for i in range(0, len(rest), 2)]
-json.dump({"warmup": 1, "runs": runs, "commands": cmds}, open(out, "w"))
-PY
+  # (name, prepare, command) for each command timed.
+  TIMED=("berth pull" "$PREP" "$CMD_BERTH" "skopeo copy" "$PREP" "$CMD_SKOPEO" "skopeo copy + umoci unpack" "$PREP" "$CMD_UNPACK")
+  if [ -n "${BASELINE_BERTH:-}" ]; then     # another berth binary (an older commit), side by side in the same run
+    TIMED+=("berth pull (baseline)" "$PREP" "$BASELINE_BERTH --root $DEST/berth-root pull -q $REF")
+  fi
   if [ "$place" = disk ] && [ ${#DOCKER[@]} -gt 0 ]; then
     CMD_DOCKER="${DOCKER[*]} pull -q $REF"
-    python3 - "$SPEC" "${DOCKER[*]} rmi -f $REF >/dev/null 2>&1; ${DOCKER[*]} image prune -f >/dev/null 2>&1; sync" "$CMD_DOCKER" <<'PY'
-import json, sys
-spec = json.load(open(sys.argv[1]))
-spec["commands"].append({"name": "docker pull", "command": sys.argv[3], "prepare": sys.argv[2]})
-json.dump(spec, open(sys.argv[1], "w"))
-PY
+    TIMED+=("docker pull" "${DOCKER[*]} rmi -f $REF >/dev/null 2>&1; ${DOCKER[*]} image prune -f >/dev/null 2>&1; sync" "$CMD_DOCKER")
     echo "$CMD_DOCKER" >"$WORK/cmd-docker"
   fi
+  SPEC="$WORK/spec-$place.json"
+  python3 - "$SPEC" "$RUNS" "${TIMED[@]}" <<'PY'
+import json, sys
+out, runs, t = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+cmds = [{"name": t[i], "prepare": t[i + 1], "command": t[i + 2]} for i in range(0, len(t), 3)]
+json.dump({"warmup": 1, "runs": runs, "commands": cmds}, open(out, "w"))
+PY
   echo "== timing ($place): $RUNS rounds after a warm-up, the commands interleaved"
   python3 "$REPO/bench/lib/interleave.py" "$SPEC" "$WORK/times-$place.json"
   echo "$CMD_BERTH" >"$WORK/cmd-berth-$place"; echo "$CMD_SKOPEO" >"$WORK/cmd-skopeo-$place"; echo "$CMD_UNPACK" >"$WORK/cmd-unpack-$place"

@@ -26,7 +26,12 @@ def children_cpu():
 
 
 def main():
-    spec = json.load(open(sys.argv[1]))
+    if len(sys.argv) != 3:
+        sys.exit("usage: interleave.py SPEC.json OUT.json")
+    try:
+        spec = json.load(open(sys.argv[1]))
+    except (OSError, ValueError) as e:
+        sys.exit(f"interleave: cannot read the spec {sys.argv[1]}: {e}")
     cmds = spec["commands"]
     warmup, runs = int(spec.get("warmup", 1)), int(spec["runs"])
     samples = {c["name"]: {"wall": [], "user": [], "system": []} for c in cmds}
@@ -34,7 +39,9 @@ def main():
         k = rnd % len(cmds)
         for c in cmds[k:] + cmds[:k]:
             if c.get("prepare"):
-                subprocess.run(["bash", "-c", c["prepare"]], check=True)
+                prep = subprocess.run(["bash", "-c", c["prepare"]])
+                if prep.returncode != 0:
+                    sys.exit(f"interleave: the preparation of '{c['name']}' failed (exit {prep.returncode}): {c['prepare']}")
             u0, s0 = children_cpu()
             t0 = time.perf_counter()
             p = subprocess.run(["bash", "-c", c["command"]], stdout=subprocess.DEVNULL)
