@@ -56,44 +56,22 @@ public static class Formatting
     }
 
     /// <summary>
-    /// A basic Go-template subset for <c>--format</c>: <c>{{.Field}}</c>, <c>{{json .}}</c>, a leading
-    /// <c>table</c> (column layout with a header), and <c>\t</c>.
+    /// <c>--format</c> over rows of named strings (the local image commands): the same Go templates as
+    /// everywhere else (<see cref="GoTemplate"/>), each row a JSON object of its columns.
     /// </summary>
     public static string Template(string format, IReadOnlyList<IReadOnlyDictionary<string, string>> items, IReadOnlyDictionary<string, string> headers)
     {
-        bool table = format.StartsWith("table", StringComparison.Ordinal);
-        string body = (table ? format[5..].TrimStart() : format).Replace("\\t", "\t").Replace("\\n", "\n");
-        var lines = new List<string>();
-        if (table) lines.Add(Fill(body, headers));
-        foreach (var item in items) lines.Add(Fill(body, item));
-        if (!table) return string.Concat(lines.Select(l => l + "\n"));
-        return Table(lines.Select(l => l.Split('\t')).ToList());
-    }
-
-    private static string Fill(string body, IReadOnlyDictionary<string, string> values)
-    {
-        var sb = new StringBuilder();
-        int i = 0;
-        while (i < body.Length)
+        var rows = items.Select(item =>
         {
-            int open = body.IndexOf("{{", i, StringComparison.Ordinal);
-            if (open < 0) { sb.Append(body, i, body.Length - i); break; }
-            sb.Append(body, i, open - i);
-            int close = body.IndexOf("}}", open, StringComparison.Ordinal);
-            if (close < 0) throw new UsageException($"template: unclosed action in \"{body}\"");
-            string action = body[(open + 2)..close].Trim();
-            if (action == "json .")
+            using var ms = new MemoryStream();
+            using (var w = new System.Text.Json.Utf8JsonWriter(ms))
             {
-                sb.Append('{');
-                sb.AppendJoin(',', values.Select(kv => $"{Json(kv.Key)}:{Json(kv.Value)}"));
-                sb.Append('}');
+                w.WriteStartObject();
+                foreach (var (k, v) in item) w.WriteString(k, v);
+                w.WriteEndObject();
             }
-            else if (action.StartsWith('.') && values.TryGetValue(action[1..], out var v)) sb.Append(v);
-            else throw new UsageException($"template: can't evaluate field {action}");
-            i = close + 2;
-        }
-        return sb.ToString();
+            return System.Text.Json.JsonDocument.Parse(ms.ToArray()).RootElement;
+        }).ToList();
+        return GoTemplate.RenderLines(format, rows, headers);
     }
-
-    private static string Json(string s) => System.Text.Json.JsonEncodedText.Encode(s, System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping).Value is var e ? $"\"{e}\"" : "";
 }

@@ -153,7 +153,7 @@ public sealed class ImageCommands
         if (a.Value("format") is { } format)
         {
             using var doc = System.Text.Json.JsonDocument.Parse(json);
-            foreach (var image in doc.RootElement.EnumerateArray()) _out.WriteLine(JsonTemplate.Render(format, image));
+            foreach (var image in doc.RootElement.EnumerateArray()) _out.WriteLine(GoTemplate.Render(format, image));
             return 0;
         }
         _out.WriteLine(json);

@@ -152,6 +152,12 @@ public static class Program
             Console.Error.WriteLine($"Error: {EngineCommands.OneLine(e.Message)}");
             return 1;
         }
+        catch (CliException e)
+        {
+            // A --format that does not fit the data, for one.
+            Console.Error.WriteLine($"berth: {EngineCommands.OneLine(e.Message)}");
+            return e.ExitCode;
+        }
         catch (OperationCanceledException)
         {
             Console.Error.WriteLine("Error: cancelled");

@@ -24,8 +24,8 @@ public class CliFormattingTests
         Assert.Equal("REPOSITORY           TAG\nbusybox              latest\na-much-longer-name   1\n",
             Formatting.Template("table {{.Repository}}\\t{{.Tag}}", items, headers));
         Assert.Equal("{\"Repository\":\"busybox\",\"Tag\":\"latest\"}\n", Formatting.Template("{{json .}}", items.Take(1).ToList(), headers));
-        var e = Assert.Throws<UsageException>(() => Formatting.Template("{{.Nope}}", items, headers));
-        Assert.Contains("can't evaluate field .Nope", e.Message);
+        var e = Assert.Throws<Berth.Cli.Client.CliException>(() => Formatting.Template("{{.Nope}}", items, headers));
+        Assert.Contains("can't evaluate field Nope", e.Message);
     }
 
     [Fact]
