@@ -195,10 +195,13 @@ public static class Program
 
         Containers:
           run, create, start, stop, restart, kill, rm, ps, logs, exec, attach, inspect, top, stats,
-          pause, unpause, rename, wait, port, cp, diff, commit, export, update
+          pause, unpause, rename, wait, port, cp, diff, commit, export, update, container prune
 
         Images:
           images, pull, push, tag, rmi, save, load, history, import, image ls|rm|inspect|...
+
+        Volumes:
+          volume create, volume ls, volume inspect, volume rm, volume prune
 
         System:
           version, info, events, system df, login, logout

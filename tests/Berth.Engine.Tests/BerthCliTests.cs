@@ -251,6 +251,38 @@ public sealed class BerthCliTests(DaemonFixture d)
     }
 
     [Fact]
+    public void VolumeCommandsAndContainerPrune()
+    {
+        string v = Name(), c = Name(), tag = Name();
+        var created = Berth("volume", "create", "--label", "t=" + tag, v);
+        Ok(created);
+        Assert.Equal(v + "\n", created.Stdout);
+        var ls = Berth("volume", "ls", "--filter", "label=t=" + tag);
+        Ok(ls);
+        Assert.Matches($@"^DRIVER\s+VOLUME NAME\nlocal\s+{v}\n$", ls.Stdout);
+        Assert.Equal($"{v} {tag}\n", Berth("volume", "inspect", "--format", "{{.Name}} {{index .Labels \"t\"}}", v).Stdout);
+        Assert.Contains("\"Driver\": \"local\"", Berth("volume", "inspect", v).Stdout);
+        Ok(Berth("run", "--name", c, "--label", "t=" + tag, "-v", v + ":/data", "busybox", "sh", "-c", "echo hi > /data/f"));
+        var inUse = Berth("volume", "rm", v);
+        Assert.Equal(1, inUse.Code);
+        Assert.Contains("volume is in use", Assert.Single(inUse.ErrLines));
+        var prune = Berth("container", "prune", "-f", "--filter", "label=t=" + tag);
+        Ok(prune);
+        Assert.StartsWith("Deleted Containers:\n", prune.Stdout);
+        Assert.Contains("Total reclaimed space: ", prune.Stdout);
+        Assert.DoesNotContain(c, Berth("ps", "-a", "--format", "{{.Names}}").Stdout);
+        var vp = Berth("volume", "prune", "-a", "-f", "--filter", "label=t=" + tag);
+        Ok(vp);
+        Assert.Equal($"Deleted Volumes:\n{v}\n\nTotal reclaimed space: 3B\n", vp.Stdout);
+        var gone = Berth("volume", "rm", v);
+        Assert.Equal(1, gone.Code);
+        Assert.Contains("no such volume", Assert.Single(gone.ErrLines));
+        var noForce = Berth("volume", "prune");
+        Assert.NotEqual(0, noForce.Code);
+        Assert.Contains("needs --force", noForce.Stderr);
+    }
+
+    [Fact]
     public void TagAndRmi()
     {
         if (!d.Available) return;

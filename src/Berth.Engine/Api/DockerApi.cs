@@ -99,6 +99,19 @@ public static class DockerApi
             int limit = int.TryParse(q["limit"], out var l) ? l : -1;
             return Json(ctx, cs.List(Truthy(q["all"]), q["filters"], limit), EngineJsonContext.Default.ListContainerSummary);
         });
+        app.MapPost("/containers/prune", async ctx =>
+        {
+            var (deleted, reclaimed) = await cs.PruneContainersAsync(ctx.Request.Query["filters"], id => SystemEndpoints.WritableSize(cs, id));
+            await Raw(ctx, Volumes.VolumeStore.Write(w =>
+            {
+                w.WriteStartObject();
+                w.WriteStartArray("ContainersDeleted");
+                foreach (var d in deleted) w.WriteStringValue(d);
+                w.WriteEndArray();
+                w.WriteNumber("SpaceReclaimed", reclaimed);
+                w.WriteEndObject();
+            }));
+        });
         app.MapGet("/containers/{id}/json", ctx => Json(ctx, cs.Inspect(cs.Get(Id(ctx))), EngineJsonContext.Default.ContainerInspect));
         app.MapPost("/containers/{id}/start", async ctx => { await cs.StartAsync(cs.Get(Id(ctx))); ctx.Response.StatusCode = 204; });
         app.MapPost("/containers/{id}/stop", async ctx =>
@@ -225,6 +238,7 @@ public static class DockerApi
         ImageEndpoints.Map(app, cs);
         ContainerArchiveEndpoints.Map(app, cs);
         SystemEndpoints.Map(app, cs);
+        VolumeEndpoints.Map(app, cs);
 
         // ---- events ----
         app.MapGet("/events", async ctx => await EventsEndpoint.WriteAsync(ctx, cs.Events));
@@ -238,8 +252,6 @@ public static class DockerApi
             if (n is null) throw EngineException.NotFound($"network {id} not found");
             return Raw(ctx, NetworkJson(n));
         });
-        app.MapGet("/volumes", ctx => Raw(ctx, "{\"Volumes\":[],\"Warnings\":null}"));
-        app.MapGet("/volumes/{name}", ctx => throw EngineException.NotFound($"get {Id(ctx, "name")}: no such volume"));
         app.MapGet("/plugins/{name}/json", ctx => throw EngineException.NotFound($"plugin \"{Id(ctx, "name")}\" not found"));
     }
 

@@ -42,6 +42,7 @@ public static class SystemEndpoints
             }
             w.WriteEndArray();
             w.WriteStartArray("Volumes");
+            foreach (var v in cs.Volumes.List()) Volumes.VolumeStore.WriteJson(w, v, Volumes.VolumeStore.SizeOf(v), cs.VolumeUsers(v.Name).Count);
             w.WriteEndArray();
             w.WriteStartArray("BuildCache");
             w.WriteEndArray();
@@ -51,7 +52,7 @@ public static class SystemEndpoints
     }
 
     /// <summary>Bytes of regular files in a container's writable layer (each inode once, as docker counts).</summary>
-    private static long WritableSize(ContainerService cs, string id)
+    internal static long WritableSize(ContainerService cs, string id)
     {
         string? dir;
         try { dir = cs.Images.Snapshots.MountsOf(id).UpperDir; }

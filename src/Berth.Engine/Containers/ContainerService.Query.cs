@@ -21,20 +21,49 @@ public sealed partial class ContainerService
         inspect.NetworkSettings.SandboxKey = r.State.Pid > 0 ? $"/proc/{r.State.Pid}/ns/net" : "";
         if (r.HostConfig.NetworkMode is "bridge" or "host" or "none")
             inspect.NetworkSettings.Networks[r.HostConfig.NetworkMode] = new EndpointSettings { NetworkID = NetworkId(r.HostConfig.NetworkMode) };
+        void AddMount(string type, string? name, string source, string destination, string mode, bool rw, string propagation)
+        {
+            var m = new Dictionary<string, JsonElement>
+            {
+                ["Type"] = JsonSerializer.SerializeToElement(type, EngineJsonContext.Default.String),
+            };
+            if (name is not null)
+            {
+                m["Name"] = JsonSerializer.SerializeToElement(name, EngineJsonContext.Default.String);
+                m["Driver"] = JsonSerializer.SerializeToElement("local", EngineJsonContext.Default.String);
+            }
+            m["Source"] = JsonSerializer.SerializeToElement(source, EngineJsonContext.Default.String);
+            m["Destination"] = JsonSerializer.SerializeToElement(destination, EngineJsonContext.Default.String);
+            m["Mode"] = JsonSerializer.SerializeToElement(mode, EngineJsonContext.Default.String);
+            m["RW"] = JsonSerializer.SerializeToElement(rw, EngineJsonContext.Default.Boolean);
+            m["Propagation"] = JsonSerializer.SerializeToElement(propagation, EngineJsonContext.Default.String);
+            string json = JsonSerializer.Serialize(m, EngineJsonContext.Default.DictionaryStringJsonElement);
+            inspect.Mounts.Add(JsonDocument.Parse(json).RootElement);
+        }
+        string VolumeData(string name) => Path.Combine(_o.DataRoot, "volumes", name, "_data");
         foreach (var b in r.HostConfig.Binds ?? [])
         {
             var parts = b.Split(':');
             bool named = !parts[0].StartsWith('/');
-            string json = JsonSerializer.Serialize(new Dictionary<string, JsonElement>
+            string mode = parts.Length > 2 ? parts[2] : "";
+            AddMount(named ? "volume" : "bind", named ? parts[0] : null, named ? VolumeData(parts[0]) : parts[0], parts[1], mode,
+                !(parts.Length > 2 && parts[2].Contains("ro")), named ? "" : "rprivate");
+        }
+        foreach (var m in r.HostConfig.Mounts ?? [])
+        {
+            switch (m.Type)
             {
-                ["Type"] = JsonSerializer.SerializeToElement(named ? "volume" : "bind", EngineJsonContext.Default.String),
-                ["Source"] = JsonSerializer.SerializeToElement(named ? Path.Combine(_o.DataRoot, "volumes", parts[0], "_data") : parts[0], EngineJsonContext.Default.String),
-                ["Destination"] = JsonSerializer.SerializeToElement(parts[1], EngineJsonContext.Default.String),
-                ["Mode"] = JsonSerializer.SerializeToElement(parts.Length > 2 ? parts[2] : "", EngineJsonContext.Default.String),
-                ["RW"] = JsonSerializer.SerializeToElement(!(parts.Length > 2 && parts[2].Contains("ro")), EngineJsonContext.Default.Boolean),
-                ["Propagation"] = JsonSerializer.SerializeToElement("rprivate", EngineJsonContext.Default.String),
-            }, EngineJsonContext.Default.DictionaryStringJsonElement);
-            inspect.Mounts.Add(JsonDocument.Parse(json).RootElement);
+                case "volume":
+                    string name = m.Source != "" ? m.Source : SpecBuilder.ContainerVolumeName(c.Id, m.Target);
+                    AddMount("volume", name, VolumeData(name), m.Target, "z", !m.ReadOnly, "");
+                    break;
+                case "bind":
+                    AddMount("bind", null, m.Source, m.Target, "", !m.ReadOnly, m.BindOptions?.Propagation is { Length: > 0 } p ? p : "rprivate");
+                    break;
+                case "tmpfs":
+                    AddMount("tmpfs", null, "", m.Target, "", !m.ReadOnly, "");
+                    break;
+            }
         }
         return inspect;
     }

@@ -265,7 +265,7 @@ public sealed partial class ContainerService
         {
             c.Lock.Release();
             // docker removes an AutoRemove container whose start failed (`run --rm` waits for that).
-            if (failed && c.R.HostConfig.AutoRemove) _ = Task.Run(() => RemoveAsync(c, force: true));
+            if (failed && c.R.HostConfig.AutoRemove) _ = Task.Run(() => RemoveAsync(c, force: true, volumes: true));
         }
     }
 
@@ -463,7 +463,7 @@ public sealed partial class ContainerService
         finally { c.Lock.Release(); }
         if (autoRemove)
         {
-            try { await RemoveAsync(c, force: true); } catch (Exception) { }
+            try { await RemoveAsync(c, force: true, volumes: true); } catch (Exception) { }
         }
         else if (restart) ScheduleRestart(c, c.RestartDelay);
     }
@@ -572,6 +572,8 @@ public sealed partial class ContainerService
 
     public async Task RemoveAsync(Container c, bool force, bool volumes = false)
     {
+        // rm -v (and --rm): the anonymous volumes go too; named ones always stay.
+        var anonymous = volumes ? VolumesOf(c).Where(v => v.Anonymous).Select(v => v.Name).Distinct().ToList() : null;
         if (c.R.State.Restarting && !c.Running)
         {
             if (!force) throw EngineException.Conflict($"You cannot remove a restarting container {c.Id}. Stop the container before attempting removal or force remove");
@@ -618,6 +620,7 @@ public sealed partial class ContainerService
         }
         finally { c.Lock.Release(); }
         Publish(c, "destroy");
+        if (anonymous is { Count: > 0 }) RemoveAnonymousVolumes(anonymous);
         c.Removed.TrySetResult();
         EngineTiming.Mark(c.Id, "removed");
     }

@@ -84,6 +84,7 @@ public static class SpecBuilder
                     break;
                 case "volume":
                     string name = m.Source != "" ? m.Source : ContainerVolumeName(c.Id, m.Target);
+                    if (m.Source == "") new Berth.Engine.Volumes.VolumeStore(dataRoot).EnsureAnonymous(name);
                     var (vsrc, _, _) = ParseBind($"{name}:{m.Target}", dataRoot);
                     Bind(vsrc, m.Target, m.ReadOnly);
                     break;

@@ -253,15 +253,9 @@ public sealed partial class EngineCommands
     {
         var a = new Args("image prune", argv, ["all|a", "force|f"], ["filter"]);
         a.Require(0, 0, "[OPTIONS]");
-        if (!a.Flag("force"))
-        {
-            if (Console.IsInputRedirected) throw new CliException("image prune needs --force (-f) when stdin is not a terminal");
-            Out.Write(a.Flag("all")
-                ? "WARNING! This will remove all images without at least one container associated to them.\nAre you sure you want to continue? [y/N] "
-                : "WARNING! This will remove all dangling images.\nAre you sure you want to continue? [y/N] ");
-            using var reader = new StreamReader(Program.StdStream(0));
-            if (reader.ReadLine()?.Trim().ToLowerInvariant() is not ("y" or "yes")) return 0;
-        }
+        if (!Confirm(a.Flag("force"), "image prune", a.Flag("all")
+                ? "WARNING! This will remove all images without at least one container associated to them."
+                : "WARNING! This will remove all dangling images.")) return 0;
         var filters = a.Values("filter").ToList();
         filters.Add("dangling=" + (a.Flag("all") ? "false" : "true"));
         var c = await ClientAsync(ct);

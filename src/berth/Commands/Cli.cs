@@ -35,6 +35,7 @@ public sealed partial class EngineCommands : IDisposable
         "run", "create", "start", "stop", "restart", "kill", "rm", "ps", "logs", "exec", "attach", "inspect", "top", "stats",
         "pause", "unpause", "rename", "wait", "port", "cp", "diff", "commit", "export", "update", "images", "pull", "push", "tag",
         "rmi", "save", "load", "history", "import", "events", "version", "info", "system", "login", "logout", "container", "image",
+        "volume",
     ];
 
     public async Task<int> RunAsync(string command, List<string> argv, CancellationToken ct)
@@ -54,6 +55,7 @@ public sealed partial class EngineCommands : IDisposable
                 ("image", "rm" or "remove") => "rmi",
                 ("image", "inspect") => "image-inspect",
                 ("image", "prune") => "image-prune",
+                ("container", "prune") => "container-prune",
                 ("system", "df") => "system-df",
                 ("system", "info") => "info",
                 ("system", "events") => "events",
@@ -106,6 +108,8 @@ public sealed partial class EngineCommands : IDisposable
             "login" => await Login(argv, ct),
             "logout" => Logout(argv),
             "image-prune" => await ImagePrune(argv, ct),
+            "container-prune" => await ContainerPrune(argv, ct),
+            "volume" => await Volume(argv, ct),
             _ => throw new UsageException($"'{command}' is not a berth command. See 'berth --help'"),
         };
     }
