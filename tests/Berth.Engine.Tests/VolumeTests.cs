@@ -109,6 +109,14 @@ public sealed class VolumeTests(DaemonFixture d)
         var none = d.Docker("container", "prune", "-f", "--filter", "until=1h");
         Ok(none);
         Assert.DoesNotContain(other, none.Stdout);
+        // docker system prune: containers, networks, images and build cache, each with the filter
+        string again = Name();
+        Ok(d.Docker("run", "--name", again, "--label", "p=" + tag, "busybox", "true"));
+        var system = d.Docker("system", "prune", "-f", "--filter", "label=p=" + tag);
+        Ok(system);
+        Assert.Contains("Deleted Containers:", system.Stdout);
+        Assert.DoesNotContain(again, d.Docker("ps", "-a", "--format", "{{.Names}}").Stdout);
+        Assert.Contains(running, d.Docker("ps", "--format", "{{.Names}}").Stdout);
         Ok(d.Docker("rm", "-f", running, other));
     }
 

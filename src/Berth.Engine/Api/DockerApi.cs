@@ -245,6 +245,9 @@ public static class DockerApi
 
         // ---- networks and volumes: the defaults ----
         app.MapGet("/networks", ctx => Raw(ctx, "[" + string.Join(',', new[] { "bridge", "host", "none" }.Select(NetworkJson)) + "]"));
+        // Only the three default networks exist, and a prune never removes those; there is no build cache yet.
+        app.MapPost("/networks/prune", ctx => { Filters.Parse(ctx.Request.Query["filters"]); return Raw(ctx, "{\"NetworksDeleted\":[]}"); });
+        app.MapPost("/build/prune", ctx => { Filters.Parse(ctx.Request.Query["filters"]); return Raw(ctx, "{\"CachesDeleted\":[],\"SpaceReclaimed\":0}"); });
         app.MapGet("/networks/{id}", ctx =>
         {
             string id = Id(ctx);
