@@ -91,6 +91,64 @@ public sealed class VolumeTests(DaemonFixture d)
     }
 
     [Fact]
+    public void An_image_volume_becomes_an_anonymous_volume_filled_from_the_image_and_confined_to_its_root()
+    {
+        string maker = Name(), image = Name() + ":vol", user = Name();
+        Ok(d.Docker("run", "--name", maker, "busybox", "sh", "-c",
+            "mkdir -p /seed && echo from-image > /seed/f && chown 1:2 /seed/f && ln -s ../../../../../etc /evil"));
+        Ok(d.Docker("commit", "--change", "VOLUME /seed", "--change", "VOLUME /evil", maker, image));
+        Ok(d.Docker("rm", maker));
+
+        Ok(d.Docker("run", "-d", "--name", user, image, "sh", "-c", "cat /seed/f; echo more > /seed/g; sleep 1000"));
+        string? seed = null, evil = null;
+        for (int i = 0; i < 50 && !d.Docker("logs", user).Stdout.Contains("from-image"); i++) Thread.Sleep(100);
+        Assert.Equal("from-image\n", d.Docker("logs", user).Stdout);
+        foreach (var line in d.Docker("inspect", user, "--format", "{{range .Mounts}}{{.Name}} {{.Destination}} {{.Type}}\n{{end}}").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var f = line.Split(' ');
+            Assert.Equal("volume", f[2]);
+            if (f[1] == "/seed") seed = f[0];
+            if (f[1] == "/evil") evil = f[0];
+        }
+        Assert.NotNull(seed);
+        Assert.NotNull(evil);
+        Assert.Contains($"{seed} com.docker.volume.anonymous=", d.Docker("volume", "ls", "--format", "{{.Name}} {{.Labels}}").Stdout);
+        string data = Path.Combine(VolumeDir(seed!), "_data");
+        Assert.Equal("from-image\n", File.ReadAllText(Path.Combine(data, "f")));
+        for (int i = 0; i < 50 && !File.Exists(Path.Combine(data, "g")); i++) Thread.Sleep(100);
+        Assert.Equal("more\n", File.ReadAllText(Path.Combine(data, "g")));
+        Assert.Equal("1:2\n", d.Run("stat", "-c", "%u:%g", Path.Combine(data, "f")).Stdout);
+        // What the volume holds is not in the container's own layer.
+        Assert.DoesNotContain("/seed/g", d.Docker("diff", user).Stdout);
+        // The symlink resolved inside the container's root: its /etc, never the host's.
+        string evilData = Path.Combine(VolumeDir(evil!), "_data");
+        Assert.True(File.Exists(Path.Combine(evilData, "passwd")));
+        Assert.DoesNotContain("daemon:", File.ReadAllText(Path.Combine(evilData, "passwd")));
+
+        Ok(d.Docker("rm", "-f", "-v", user));
+        Assert.False(Directory.Exists(VolumeDir(seed!)));
+        Assert.False(Directory.Exists(VolumeDir(evil!)));
+
+        // run --rm -v /path: the anonymous volume goes with the container.
+        int Anonymous() => d.Docker("volume", "ls", "--format", "{{.Labels}}").Stdout.Split('\n').Count(l => l.Contains("com.docker.volume.anonymous"));
+        int before = Anonymous();
+        string kept = Name();
+        Ok(d.Docker("run", "--name", kept, "-v", "/scratch", "busybox", "sh", "-c", "echo x > /scratch/y"));
+        string scratch = d.Docker("inspect", kept, "--format", "{{range .Mounts}}{{if eq .Destination \"/scratch\"}}{{.Name}}{{end}}{{end}}").Stdout.Trim();
+        Assert.Equal("x\n", File.ReadAllText(Path.Combine(VolumeDir(scratch), "_data", "y")));
+        Ok(d.Docker("rm", kept)); // without -v the volume stays
+        Assert.Equal(before + 1, Anonymous());
+        Assert.Contains(scratch, d.Docker("volume", "prune", "-f").Stdout);
+        Assert.False(Directory.Exists(VolumeDir(scratch)));
+        before = Anonymous();
+        var rm = d.Docker("run", "--rm", "-v", "/scratch", "busybox", "sh", "-c", "echo x > /scratch/y && cat /scratch/y");
+        Ok(rm);
+        Assert.Equal("x\n", rm.Stdout);
+        Assert.Equal(before, Anonymous());
+        Ok(d.Docker("rmi", image));
+    }
+
+    [Fact]
     public void Container_prune_removes_the_stopped_containers_that_match_and_nothing_running()
     {
         string running = Name(), exited = Name(), other = Name(), tag = Name();

@@ -65,6 +65,11 @@ public sealed partial class ContainerService
                     break;
             }
         }
+        foreach (var target in SpecBuilder.AnonymousVolumeTargets(r))
+        {
+            string name = SpecBuilder.ContainerVolumeName(c.Id, target);
+            AddMount("volume", name, VolumeData(name), target, "", true, "");
+        }
         return inspect;
     }
 

@@ -19,6 +19,8 @@ public sealed partial class ContainerService
         }
         foreach (var m in c.R.HostConfig.Mounts ?? [])
             if (m.Type == "volume") yield return m.Source != "" ? (m.Source, false) : (SpecBuilder.ContainerVolumeName(c.Id, m.Target), true);
+        foreach (var target in SpecBuilder.AnonymousVolumeTargets(c.R))
+            yield return (SpecBuilder.ContainerVolumeName(c.Id, target), true);
     }
 
     /// <summary>Ids of the containers (running or not) that mount the volume.</summary>

@@ -152,7 +152,7 @@ public sealed partial class ContainerService
                 Env = env,
                 Cmd = cmd,
                 Image = req.Image,
-                Volumes = req.Volumes,
+                Volumes = MergeVolumes(ic.Volumes, req.Volumes),
                 WorkingDir = !string.IsNullOrEmpty(req.WorkingDir) ? req.WorkingDir : ic.WorkingDir ?? "",
                 Entrypoint = entrypoint,
                 Labels = labels,
@@ -203,6 +203,15 @@ public sealed partial class ContainerService
         var parts = b.Split(':');
         if (parts.Length < 2 || parts.Length > 3 || !parts[1].StartsWith('/'))
             throw EngineException.BadRequest($"invalid volume specification: '{b}'");
+    }
+
+    /// <summary>The image's VOLUMEs and the request's (-v /path), as docker merges them into the container's config.</summary>
+    private static Dictionary<string, JsonElement>? MergeVolumes(Dictionary<string, Berth.Images.Models.EmptyObject>? image, Dictionary<string, JsonElement>? req)
+    {
+        if (image is not { Count: > 0 }) return req;
+        var merged = new Dictionary<string, JsonElement>(req ?? new());
+        foreach (var path in image.Keys) merged.TryAdd(path, JsonDocument.Parse("{}").RootElement);
+        return merged;
     }
 
     private static List<string> MergeEnv(List<string>? image, List<string>? req)

@@ -99,6 +99,17 @@ public static class SpecBuilder
         }
         foreach (var (dst, opts) in hc.Tmpfs ?? new())
             mounts.Add(new Mount { Destination = dst, Source = "tmpfs", Type = "tmpfs", Options = TmpfsOptions(opts) });
+        // The image's VOLUMEs and `-v /path`: an anonymous volume each, filled from the image the first time.
+        foreach (var dst in AnonymousVolumeTargets(c))
+        {
+            var store = new Berth.Engine.Volumes.VolumeStore(dataRoot);
+            string name = ContainerVolumeName(c.Id, dst);
+            bool fresh = store.Get(name) is null;
+            store.EnsureAnonymous(name);
+            string data = store.Get(name)!.Mountpoint;
+            if (fresh) CopyUp(rootfs, dst, data);
+            Bind(data, dst, false);
+        }
 
         var linux = spec.Linux!;
         var ns = new List<LinuxNamespace> { new() { Type = "mount" } };
@@ -137,6 +148,37 @@ public static class SpecBuilder
     }
 
     /// <summary>The name of an anonymous volume (`--mount type=volume,dst=/x` without a source).</summary>
+    /// <summary>
+    /// The paths of Config.Volumes (the image's VOLUMEs merged with the request's) that no bind, mount
+    /// or tmpfs covers: each gets an anonymous volume, as in docker.
+    /// </summary>
+    public static List<string> AnonymousVolumeTargets(ContainerRecord c)
+    {
+        static string Norm(string p) => "/" + p.Trim('/');
+        var taken = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var b in c.HostConfig.Binds ?? [])
+            if (b.Split(':') is { Length: >= 2 } parts) taken.Add(Norm(parts[1]));
+        foreach (var m in c.HostConfig.Mounts ?? []) taken.Add(Norm(m.Target));
+        foreach (var t in c.HostConfig.Tmpfs?.Keys ?? Enumerable.Empty<string>()) taken.Add(Norm(t));
+        return (c.Config.Volumes?.Keys ?? Enumerable.Empty<string>())
+            .Where(p => p.StartsWith('/')).Select(Norm).Where(p => p != "/" && !taken.Contains(p))
+            .Distinct().Order(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>
+    /// docker's copy-up: a new volume starts with what the image has at its path. The path is resolved
+    /// inside the container's root (a symlink in the image cannot point the copy elsewhere); nothing
+    /// there, or not a directory, leaves the volume empty.
+    /// </summary>
+    private static void CopyUp(string rootfs, string target, string volumeData)
+    {
+        using var root = new Berth.Linux.Fs.RootedPath(rootfs);
+        int fd = root.TryOpen(target, Berth.Linux.Interop.O.DIRECTORY);
+        if (fd < 0) return;
+        try { Berth.Images.Snapshots.TreeCopy.Copy(Berth.Linux.Fs.RootedPath.FdPath(fd), volumeData); }
+        finally { Berth.Linux.Interop.LibC.close(fd); }
+    }
+
     public static string ContainerVolumeName(string id, string target) =>
         Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(id + target)));
 
