@@ -21,6 +21,47 @@ public sealed class RunFlagTests(DaemonFixture d) : IClassFixture<DaemonFixture>
         status.Split('\n').First(l => l.StartsWith(key + ":", StringComparison.Ordinal))[(key.Length + 1)..].Trim();
 
     [Fact]
+    public void DevicesAreMadeAndAllowedWithTheirPermissionsAndCgroupRules()
+    {
+        // a host device under another name, usable
+        Assert.Equal("c 1 3\nok\n", Run("--device", "/dev/null:/dev/mynull", "busybox", "sh", "-c",
+            "stat -c '%F' /dev/mynull | grep -q character && echo \"c $(stat -c '%t %T' /dev/mynull | awk '{printf \"%d %d\", \"0x\"$1, \"0x\"$2}')\"; echo x > /dev/mynull && echo ok"));
+        // the permissions reach the device cgroup: a block device (not one of docker's defaults) mapped
+        // "r" opens for reading only, "rw" for writing too
+        const string open = "true < /dev/l && echo canread; (true > /dev/l) 2>/dev/null && echo canwrite || echo refused";
+        Assert.Equal("canread\nrefused\n", Run("--device", "/dev/loop0:/dev/l:r", "busybox", "sh", "-c", open));
+        Assert.Equal("canread\ncanwrite\n", Run("--device", "/dev/loop0:/dev/l:rw", "busybox", "sh", "-c", open));
+        // a directory of devices keeps its layout below the container path
+        string dir = Path.Combine(d.Root, "devdir-" + Name());
+        Directory.CreateDirectory(Path.Combine(dir, "sub"));
+        Assert.Equal(0, d.Run("mknod", Path.Combine(dir, "a"), "c", "1", "3").Code);
+        Assert.Equal(0, d.Run("mknod", Path.Combine(dir, "sub", "b"), "c", "1", "5").Code);
+        File.WriteAllText(Path.Combine(dir, "not-a-device"), "");
+        Assert.Equal("/dev/mine/a\n/dev/mine/sub/b\n", Run("--device", dir + ":/dev/mine", "busybox", "sh", "-c", "find /dev/mine -type c | sort"));
+        // --device-cgroup-rule: a node made in the container may be written only with a rule for it
+        // (b 7:0, loop0: opened, never written to)
+        const string script = "mknod /tmp/n b 7 0 && ((true > /tmp/n) 2>/dev/null && echo opened || echo refused)";
+        Assert.Equal("refused\n", Run("busybox", "sh", "-c", script));
+        Assert.Equal("opened\n", Run("--device-cgroup-rule", "b 7:0 rw", "busybox", "sh", "-c", script));
+        // bad input: one line, a non-zero exit, nothing created
+        var missing = d.Docker("run", "--rm", "--name", "nodev" + Name(), "--device", "/dev/does-not-exist", "busybox", "true");
+        Assert.Equal(127, missing.Code); // the docker CLI's code for an error that says "no such file or directory"
+        Assert.Contains("error gathering device information while adding custom device \"/dev/does-not-exist\"", missing.Stderr);
+        var notDevice = d.Docker("run", "--rm", "--device", Path.Combine(dir, "not-a-device") + ":/dev/x", "busybox", "true");
+        Assert.Equal(125, notDevice.Code);
+        Assert.Contains("not a device node", notDevice.Stderr);
+        var badRule = d.Docker("run", "--rm", "--device-cgroup-rule", "x 1:3 rw", "busybox", "true");
+        Assert.Equal(125, badRule.Code);
+        Assert.Contains("invalid device cgroup format", badRule.Stderr); // the docker CLI checks it first; the daemon too:
+        string body = "{\"Image\":\"busybox\",\"Cmd\":[\"true\"],\"HostConfig\":{\"DeviceCgroupRules\":[\"x 1:3 rw\"]}}";
+        var raw = d.Raw($"POST /containers/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n{body}");
+        Assert.Contains("400 Bad Request", raw);
+        Assert.Contains("invalid device cgroup rule", raw);
+        Assert.Contains("x 1:3 rw", raw);
+        Assert.DoesNotContain("nodev", d.Docker("ps", "-a", "--format", "{{.Names}}").Stdout);
+    }
+
+    [Fact]
     public void AddHostDnsAndHostnameReachTheEtcFiles()
     {
         var o = Run("--add-host", "foo:1.2.3.4", "--add-host", "gw:host-gateway", "--dns", "9.9.9.9", "--dns-search", "example.com",

@@ -155,10 +155,20 @@ public sealed class HostConfig
     public Dictionary<string, string>? Tmpfs { get; set; }
     public Dictionary<string, string>? Sysctls { get; set; }
     public List<Ulimit>? Ulimits { get; set; }
+    public List<DeviceMapping>? Devices { get; set; }
+    public List<string>? DeviceCgroupRules { get; set; }
     public int OomScoreAdj { get; set; }
     public List<string>? MaskedPaths { get; set; }
     public List<string>? ReadonlyPaths { get; set; }
     [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
+}
+
+/// <summary>--device HOST[:CONTAINER[:PERMISSIONS]].</summary>
+public sealed class DeviceMapping
+{
+    public string PathOnHost { get; set; } = "";
+    public string PathInContainer { get; set; } = "";
+    public string CgroupPermissions { get; set; } = "";
 }
 
 public sealed class Ulimit

@@ -48,6 +48,7 @@ public static class RunFlagValidation
                     throw EngineException.BadRequest($"invalid tmpfs option [\"{o}\"]: invalid size: '{o[5..]}'");
         }
         foreach (var m in hc.Mounts ?? []) ValidateMount(m);
+        DeviceMappings.Validate(hc);
         foreach (var e in hc.ExtraHosts ?? []) SpecBuilder.ParseExtraHost(e);
         if (health is not null) ValidateHealth(health);
         return warnings;

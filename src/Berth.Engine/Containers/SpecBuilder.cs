@@ -139,6 +139,16 @@ public static class SpecBuilder
             linux.Seccomp = SeccompOf(hc, caps);
         }
         var res = linux.Resources ??= new LinuxResources();
+        if (!privileged)
+        {
+            foreach (var m in hc.Devices ?? [])
+                foreach (var (node, rule) in DeviceMappings.Expand(m))
+                {
+                    (linux.Devices ??= new()).Add(node);
+                    (res.Devices ??= new()).Add(rule);
+                }
+            foreach (var r in hc.DeviceCgroupRules ?? []) (res.Devices ??= new()).Add(DeviceMappings.ParseRule(r));
+        }
         res.Memory = MemoryOf(hc.Memory, hc.MemorySwap, hc.MemoryReservation, hc.OomKillDisable);
         res.Cpu = CpuOf(hc.CpuShares, hc.NanoCpus, hc.CpuQuota, hc.CpuPeriod, hc.CpusetCpus, hc.CpusetMems);
         if (hc.PidsLimit is > 0) res.Pids = new LinuxPids { Limit = hc.PidsLimit.Value };

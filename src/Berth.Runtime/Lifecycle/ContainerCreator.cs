@@ -193,7 +193,7 @@ public sealed class ContainerCreator
     private static ICgroupManager MakeCgroup(ICgroupManager cgroup, Spec spec)
     {
         CreateCgroup(cgroup.Create);
-        if (spec.Linux?.Resources is { } res) cgroup.Apply(DeviceRules.WithContainerDevices(res, spec.Linux.Devices));
+        if (spec.Linux?.Resources is { } res) cgroup.Apply(DeviceRules.WithContainerDevices(res));
         return cgroup;
     }
 

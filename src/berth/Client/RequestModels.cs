@@ -93,6 +93,8 @@ public sealed class HostConfigBody
     public bool OomKillDisable { get; set; }
     public long? PidsLimit { get; set; }
     public List<UlimitBody> Ulimits { get; set; } = [];
+    public List<DeviceMappingBody> Devices { get; set; } = [];
+    public List<string> DeviceCgroupRules { get; set; } = [];
     public bool? Init { get; set; }
 }
 
@@ -112,6 +114,13 @@ public sealed class PortBindingBody
 {
     public string HostIp { get; set; } = "";
     public string HostPort { get; set; } = "";
+}
+
+public sealed class DeviceMappingBody
+{
+    public string PathOnHost { get; set; } = "";
+    public string PathInContainer { get; set; } = "";
+    public string CgroupPermissions { get; set; } = "rwm";
 }
 
 public sealed class UlimitBody

@@ -23,7 +23,7 @@ public sealed class RunFlags
         "dns-option|dns-opt", "restart", "health-cmd", "health-interval", "health-timeout", "health-retries", "health-start-period",
         "health-start-interval", "volume|v", "mount", "publish|p", "expose", "stop-signal", "stop-timeout", "shm-size", "sysctl",
         "group-add", "oom-score-adj", "log-driver", "log-opt", "runtime", "platform", "pull", "cidfile", "detach-keys", "attach|a",
-        "mac-address", "ip", "volumes-from",
+        "mac-address", "ip", "volumes-from", "device", "device-cgroup-rule",
     ];
 
     public required Args A { get; init; }
@@ -114,6 +114,8 @@ public sealed class RunFlags
         if (a.Value("oom-score-adj") is { } oom) hc.OomScoreAdj = ValueParsers.Int(oom, "--oom-score-adj");
         hc.OomKillDisable = a.Flag("oom-kill-disable");
         foreach (var u in a.Values("ulimit")) hc.Ulimits.Add(ValueParsers.Ulimit(u));
+        foreach (var dev in a.Values("device")) hc.Devices.Add(ValueParsers.Device(dev));
+        hc.DeviceCgroupRules.AddRange(a.Values("device-cgroup-rule"));
 
         // Security and namespaces.
         hc.Privileged = a.Flag("privileged");

@@ -60,6 +60,24 @@ public static partial class ValueParsers
         return (long)(d * 1_000_000_000m);
     }
 
+    /// <summary>--device HOST[:CONTAINER][:PERMISSIONS], docker's rule: a second field made of r, w and m is the permissions.</summary>
+    public static Client.DeviceMappingBody Device(string value)
+    {
+        static bool IsPermissions(string p) => p.Length is > 0 and <= 3 && p.All(c => c is 'r' or 'w' or 'm');
+        var f = value.Split(':');
+        var d = new Client.DeviceMappingBody { PathOnHost = f[0] };
+        switch (f.Length)
+        {
+            case 1: d.PathInContainer = f[0]; break;
+            case 2 when IsPermissions(f[1]): d.PathInContainer = f[0]; d.CgroupPermissions = f[1]; break;
+            case 2: d.PathInContainer = f[1]; break;
+            case 3 when IsPermissions(f[2]): d.PathInContainer = f[1]; d.CgroupPermissions = f[2]; break;
+            default: throw new UsageException($"invalid argument \"{value}\" for \"--device\" flag: bad format for path: {value}");
+        }
+        if (d.PathOnHost == "" || !d.PathInContainer.StartsWith('/')) throw new UsageException($"invalid argument \"{value}\" for \"--device\" flag: bad format for path: {value}");
+        return d;
+    }
+
     /// <summary>--ulimit nofile=1024:2048 (one number sets both).</summary>
     public static Client.UlimitBody Ulimit(string value)
     {

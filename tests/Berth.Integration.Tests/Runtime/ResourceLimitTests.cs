@@ -45,6 +45,24 @@ public sealed class ResourceLimitTests : IDisposable
     }
 
     [Fact]
+    public void A_device_of_the_config_is_usable_only_as_its_cgroup_rules_say()
+    {
+        // /dev/loop0 (b 7:0) is none of the default devices; under "deny all" a node with no rule
+        // exists but cannot be opened, one with an "r" rule opens for reading only (as with runc).
+        const string script = "test -b /dev/l && echo node; true < /dev/l && echo canread; (true > /dev/l) 2>/dev/null && echo canwrite || echo nowrite";
+        string Run(params LinuxDeviceCgroup[] extra)
+        {
+            using var b = new BusyboxBundle().Script(script);
+            b.Spec.Linux!.Devices = [new LinuxDevice { Path = "/dev/l", Type = "b", Major = 7, Minor = 0, FileMode = 384, Uid = 0, Gid = 0 }];
+            b.Spec.Linux.Resources = new LinuxResources { Devices = [new LinuxDeviceCgroup { Allow = false, Access = "rwm" }, .. extra] };
+            return _rt.RunBundle(b).Stdout;
+        }
+        Assert.Equal("node\nnowrite\n", Run());
+        Assert.Equal("node\ncanread\nnowrite\n", Run(new LinuxDeviceCgroup { Allow = true, Type = "b", Major = 7, Minor = 0, Access = "r" }));
+        Assert.Equal("node\ncanread\ncanwrite\n", Run(new LinuxDeviceCgroup { Allow = true, Type = "b", Major = 7, Minor = 0, Access = "rw" }));
+    }
+
+    [Fact]
     public void Pause_freezes_and_resume_thaws_the_container()
     {
         using var b = new BusyboxBundle("/bin/sleep", "30");
