@@ -149,6 +149,39 @@ public sealed class VolumeTests(DaemonFixture d)
     }
 
     [Fact]
+    public void Volumes_from_shares_another_containers_volumes_and_binds_in_its_mode_or_the_one_asked_for()
+    {
+        string data = Name(), named = Name();
+        string hostDir = Path.Combine(d.Root, "vf-" + Name());
+        Directory.CreateDirectory(hostDir);
+        Ok(d.Docker("create", "--name", data, "-v", named + ":/named", "-v", "/anon", "-v", hostDir + ":/host:ro", "busybox", "true"));
+        Ok(d.Docker("run", "--rm", "--volumes-from", data, "busybox", "sh", "-c", "echo a > /named/a && echo b > /anon/b"));
+        // the source's modes: /host stays read-only; :ro makes all of them read-only
+        var ro = d.Docker("run", "--rm", "--volumes-from", data + ":ro", "busybox", "sh", "-c",
+            "cat /named/a /anon/b; (touch /named/x 2>/dev/null && echo wrote) || echo read-only; (touch /host/x 2>/dev/null && echo wrote) || echo read-only");
+        Ok(ro);
+        Assert.Equal("a\nb\nread-only\nread-only\n", ro.Stdout);
+        Assert.Equal("read-only\n", d.Docker("run", "--rm", "--volumes-from", data, "busybox", "sh", "-c", "(touch /host/x 2>/dev/null && echo wrote) || echo read-only").Stdout);
+        // docker's backup recipe: the volumes of one container into a tar on the host
+        string backup = Path.Combine(d.Root, "vf-backup-" + Name());
+        Directory.CreateDirectory(backup);
+        Ok(d.Docker("run", "--rm", "--volumes-from", data, "-v", backup + ":/backup", "busybox", "tar", "cf", "/backup/b.tar", "/named"));
+        Assert.Contains("named/a", d.Run("tar", "tf", Path.Combine(backup, "b.tar")).Stdout);
+        // a consumer keeps the volume in use; the container's own mount wins at the same place
+        string consumer = Name();
+        Ok(d.Docker("create", "--name", consumer, "--volumes-from", data, "-v", backup + ":/named", "busybox", "true"));
+        Assert.Equal(backup, d.Docker("inspect", consumer, "--format", "{{range .Mounts}}{{if eq .Destination \"/named\"}}{{.Source}}{{end}}{{end}}").Stdout.Trim());
+        Ok(d.Docker("rm", "-v", data));
+        var busy = d.Docker("volume", "rm", named);
+        Assert.Equal(0, busy.Code); // the consumer mounts its own /named, not the volume
+        var missing = d.Docker("run", "--rm", "--volumes-from", "nope-" + Name(), "busybox", "true");
+        Assert.NotEqual(0, missing.Code);
+        Assert.Contains("volumes-from: No such container", missing.Stderr);
+        Assert.DoesNotContain("Unable to find image", missing.Stderr); // a 400: the CLI does not go and pull
+        Ok(d.Docker("rm", consumer));
+    }
+
+    [Fact]
     public void Container_prune_removes_the_stopped_containers_that_match_and_nothing_running()
     {
         string running = Name(), exited = Name(), other = Name(), tag = Name();

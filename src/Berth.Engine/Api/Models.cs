@@ -118,6 +118,7 @@ public sealed class LogConfig
 public sealed class HostConfig
 {
     public List<string>? Binds { get; set; }
+    public List<string>? VolumesFrom { get; set; }
     public LogConfig? LogConfig { get; set; }
     public string NetworkMode { get; set; } = "default";
     public RestartPolicy? RestartPolicy { get; set; }
@@ -243,6 +244,8 @@ public sealed class ContainerRecord
     public bool StoppedByUser { get; set; }
     /// <summary>Set while a shim owns a running init (for live restore).</summary>
     public bool HasShim { get; set; }
+    /// <summary>The mounts --volumes-from took from other containers at create, as binds ("SOURCE:DEST:MODE").</summary>
+    public List<string>? VolumesFromBinds { get; set; }
 }
 
 public sealed class ContainerInspect

@@ -41,7 +41,7 @@ public sealed partial class ContainerService
             inspect.Mounts.Add(JsonDocument.Parse(json).RootElement);
         }
         string VolumeData(string name) => Path.Combine(_o.DataRoot, "volumes", name, "_data");
-        foreach (var b in r.HostConfig.Binds ?? [])
+        foreach (var b in (r.HostConfig.Binds ?? []).Concat(r.VolumesFromBinds ?? []))
         {
             var parts = b.Split(':');
             bool named = !parts[0].StartsWith('/');

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Berth.Engine.Api;
 using Berth.Engine.Volumes;
 
 namespace Berth.Engine.Containers;
@@ -9,10 +10,58 @@ public sealed partial class ContainerService
     private VolumeStore? _volumes;
     public VolumeStore Volumes => _volumes ??= new VolumeStore(_o.DataRoot);
 
+    /// <summary>
+    /// --volumes-from CONTAINER[:ro|rw], resolved at create: every bind and volume of the other container
+    /// (its own volumes-from included), at the same place, in the mode asked for or else its own. The
+    /// container's own binds and mounts win where both name one destination; tmpfs mounts are not shared.
+    /// </summary>
+    public List<string>? ResolveVolumesFrom(HostConfig hc)
+    {
+        if (hc.VolumesFrom is not { Count: > 0 }) return null;
+        var own = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var b in hc.Binds ?? []) if (b.Split(':') is { Length: >= 2 } p) own.Add(p[1]);
+        foreach (var m in hc.Mounts ?? []) own.Add(m.Target);
+        var binds = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in hc.VolumesFrom)
+        {
+            var parts = entry.Split(':');
+            if (parts.Length > 2 || parts[0] == "" || parts.Length == 2 && parts[1] is not ("ro" or "rw"))
+                throw EngineException.BadRequest($"invalid volumes-from \"{entry}\": expected CONTAINER[:ro|rw]");
+            // A 400, not Get's 404: the docker CLI takes a 404 from create for a missing image and pulls.
+            Container source;
+            try { source = Get(parts[0]); }
+            catch (EngineException e) when (e.Status == 404) { throw EngineException.BadRequest($"volumes-from: No such container: {parts[0]}"); }
+            string? mode = parts.Length == 2 ? parts[1] : null;
+            foreach (var (src, dst, ro) in MountsToShare(source))
+            {
+                if (own.Contains(dst) || !seen.Add(dst)) continue;
+                binds.Add($"{src}:{dst}:{mode ?? (ro ? "ro" : "rw")}");
+            }
+        }
+        return binds.Count > 0 ? binds : null;
+    }
+
+    // A container's binds and volumes as (source, destination, read-only): a host path or a volume name.
+    private static IEnumerable<(string Src, string Dst, bool Ro)> MountsToShare(Container c)
+    {
+        var r = c.R;
+        foreach (var b in r.HostConfig.Binds ?? [])
+            if (b.Split(':') is { Length: >= 2 } p) yield return (p[0], p[1], p.Length > 2 && p[2].Split(',').Contains("ro"));
+        foreach (var m in r.HostConfig.Mounts ?? [])
+        {
+            if (m.Type == "bind") yield return (m.Source, m.Target, m.ReadOnly);
+            if (m.Type == "volume") yield return (m.Source != "" ? m.Source : SpecBuilder.ContainerVolumeName(c.Id, m.Target), m.Target, m.ReadOnly);
+        }
+        foreach (var target in SpecBuilder.AnonymousVolumeTargets(r)) yield return (SpecBuilder.ContainerVolumeName(c.Id, target), target, false);
+        foreach (var b in r.VolumesFromBinds ?? [])
+            if (b.Split(':') is { Length: 3 } p) yield return (p[0], p[1], p[2] == "ro");
+    }
+
     /// <summary>The volumes a container mounts: the names in its binds and its volume mounts (an anonymous one's too).</summary>
     public static IEnumerable<(string Name, bool Anonymous)> VolumesOf(Container c)
     {
-        foreach (var b in c.R.HostConfig.Binds ?? [])
+        foreach (var b in (c.R.HostConfig.Binds ?? []).Concat(c.R.VolumesFromBinds ?? []))
         {
             string src = b.Split(':')[0];
             if (!src.StartsWith('/') && src.Length > 0) yield return (src, false);

@@ -141,6 +141,7 @@ public sealed partial class ContainerService
             Args = argv.Skip(1).ToList(),
             ImageId = image.Id,
             HostConfig = hc,
+            VolumesFromBinds = ResolveVolumesFrom(hc),
             Config = new ContainerConfig
             {
                 Hostname = req.Hostname != "" ? req.Hostname : hc.NetworkMode == "host" ? Environment.MachineName : id[..12],

@@ -68,7 +68,7 @@ public static class SpecBuilder
         if (File.Exists(c.HostnamePath)) Bind(c.HostnamePath, "/etc/hostname", false);
         if (File.Exists(c.HostsPath)) Bind(c.HostsPath, "/etc/hosts", false);
         if (init) Bind(initPath!, InitTarget, true);
-        foreach (var b in hc.Binds ?? [])
+        foreach (var b in (hc.Binds ?? []).Concat(c.VolumesFromBinds ?? []))
         {
             var (src, dst, ro) = ParseBind(b, dataRoot);
             Bind(src, dst, ro);
@@ -166,7 +166,7 @@ public static class SpecBuilder
     {
         static string Norm(string p) => "/" + p.Trim('/');
         var taken = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var b in c.HostConfig.Binds ?? [])
+        foreach (var b in (c.HostConfig.Binds ?? []).Concat(c.VolumesFromBinds ?? []))
             if (b.Split(':') is { Length: >= 2 } parts) taken.Add(Norm(parts[1]));
         foreach (var m in c.HostConfig.Mounts ?? []) taken.Add(Norm(m.Target));
         foreach (var t in c.HostConfig.Tmpfs?.Keys ?? Enumerable.Empty<string>()) taken.Add(Norm(t));
