@@ -21,6 +21,20 @@ public sealed class RunFlagTests(DaemonFixture d) : IClassFixture<DaemonFixture>
         status.Split('\n').First(l => l.StartsWith(key + ":", StringComparison.Ordinal))[(key.Length + 1)..].Trim();
 
     [Fact]
+    public void SettingsBerthdDoesNotCarryOutAreWarnedAboutNotDropped()
+    {
+        var r = d.Docker("run", "--rm", "-p", "18081:80", "-p", "127.0.0.1:18082:81/udp", "--memory-swappiness", "10", "--cgroupns", "private", "busybox", "true");
+        Assert.True(r.Code == 0, r.Stderr);
+        Assert.Contains("WARNING: published ports (-p) 80/tcp, 81/udp: not supported by berthd yet, ignored (there is no bridge network yet: the container has loopback only).", r.Stderr);
+        Assert.Contains("WARNING: memory swappiness (--memory-swappiness): not supported by berthd yet, ignored.", r.Stderr);
+        Assert.Contains("WARNING: cgroup namespace mode \"private\" (--cgroupns)", r.Stderr);
+        // docker's zero values (every field the CLI sends) warn about nothing
+        var plain = d.Docker("run", "--rm", "busybox", "true");
+        Assert.True(plain.Code == 0, plain.Stderr);
+        Assert.DoesNotContain("WARNING", plain.Stderr);
+    }
+
+    [Fact]
     public void DevicesAreMadeAndAllowedWithTheirPermissionsAndCgroupRules()
     {
         // a host device under another name, usable

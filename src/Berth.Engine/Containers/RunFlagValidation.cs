@@ -49,6 +49,7 @@ public static class RunFlagValidation
         }
         foreach (var m in hc.Mounts ?? []) ValidateMount(m);
         DeviceMappings.Validate(hc);
+        IgnoredSettings.Warn(hc, warnings);
         foreach (var e in hc.ExtraHosts ?? []) SpecBuilder.ParseExtraHost(e);
         if (health is not null) ValidateHealth(health);
         return warnings;
