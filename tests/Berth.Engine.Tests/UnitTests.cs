@@ -5,6 +5,39 @@ namespace Berth.Engine.Tests;
 
 public sealed class UnitTests
 {
+    [Fact]
+    public void VolumeStoreKeepsMetadataRefusesBadNamesAndFinishesAnInterruptedRemoval()
+    {
+        string root = Path.Combine(Path.GetTempPath(), "berth-vs-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var store = new Berth.Engine.Volumes.VolumeStore(root);
+            var v = store.Create("data1", new Dictionary<string, string> { ["k"] = "v" }, null, null);
+            Assert.Equal(Path.Combine(root, "volumes", "data1", "_data"), v.Mountpoint);
+            Assert.Equal("v", store.Get("data1")!.Labels["k"]);
+            Assert.False(v.Anonymous);
+            // an existing name comes back as it was, new labels or not
+            Assert.Equal("v", store.Create("data1", null, "local", null).Labels["k"]);
+            string generated = store.Create(null, null, null, null).Name;
+            Assert.Matches("^[0-9a-f]{64}$", generated);
+            store.EnsureAnonymous("anon1");
+            Assert.True(store.Get("anon1")!.Anonymous);
+            Assert.Equal(new[] { "anon1", "data1", generated }.Order(StringComparer.Ordinal), store.List().Select(x => x.Name));
+            Assert.Equal(400, Assert.Throws<EngineException>(() => store.Create("../x", null, null, null)).Status);
+            Assert.Equal(404, Assert.Throws<EngineException>(() => store.Create("y1", null, "nfs", null)).Status);
+            Assert.Null(store.Get("../volumes"));
+            // a removal cut short by a crash: the next store's first listing finishes it
+            Directory.CreateDirectory(Path.Combine(root, "volumes", ".removing-data2-0123", "_data", "deep"));
+            var next = new Berth.Engine.Volumes.VolumeStore(root);
+            Assert.DoesNotContain(next.List(), x => x.Name.Contains("removing"));
+            Assert.False(Directory.Exists(Path.Combine(root, "volumes", ".removing-data2-0123")));
+            Assert.True(next.Remove("data1"));
+            Assert.False(next.Remove("data1"));
+            Assert.False(Directory.Exists(Path.Combine(root, "volumes", "data1")));
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
     [Theory]
     [InlineData("{\"name\":{\"web\":true},\"status\":{\"running\":true}}")]
     [InlineData("{\"name\":[\"web\"],\"status\":[\"running\"]}")]

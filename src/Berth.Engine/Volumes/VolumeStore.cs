@@ -28,9 +28,12 @@ public sealed partial class VolumeStore(string dataRoot)
 
     public static bool IsValidName(string name) => ValidName().IsMatch(name);
 
+    private bool _swept;
+
     public IReadOnlyList<VolumeInfo> List()
     {
         if (!Directory.Exists(_root)) return [];
+        SweepInterruptedRemovals();
         return Directory.EnumerateDirectories(_root)
             .Select(d => Get(Path.GetFileName(d)))
             .OfType<VolumeInfo>()
@@ -99,6 +102,19 @@ public sealed partial class VolumeStore(string dataRoot)
             Directory.Move(dir, gone);
             Directory.Delete(gone, recursive: true);
             return true;
+        }
+    }
+
+    /// <summary>A daemon killed in the middle of a removal leaves a `.removing-*` folder; the first listing finishes it.</summary>
+    private void SweepInterruptedRemovals()
+    {
+        if (_swept) return;
+        _swept = true;
+        foreach (var d in Directory.EnumerateDirectories(_root, ".removing-*"))
+        {
+            try { Directory.Delete(d, recursive: true); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
         }
     }
 
