@@ -204,7 +204,7 @@ public static class Program
           volume create, volume ls, volume inspect, volume rm, volume prune
 
         System:
-          version, info, events, system df, login, logout
+          version, info, events, system df, system prune, login, logout
 
         """;
 }

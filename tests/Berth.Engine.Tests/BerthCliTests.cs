@@ -280,6 +280,15 @@ public sealed class BerthCliTests(DaemonFixture d)
         var noForce = Berth("volume", "prune");
         Assert.NotEqual(0, noForce.Code);
         Assert.Contains("needs --force", noForce.Stderr);
+        // system prune: the stopped containers (here the one with this label), then the dangling images, one total
+        string again = Name();
+        Ok(Berth("run", "--name", again, "--label", "t=" + tag, "busybox", "true"));
+        string againId = Berth("inspect", "--format", "{{.Id}}", again).Stdout.Trim();
+        var system = Berth("system", "prune", "-f", "--filter", "label=t=" + tag);
+        Ok(system);
+        Assert.StartsWith($"Deleted Containers:\n{againId}\n\n", system.Stdout);
+        Assert.EndsWith("Total reclaimed space: 0B\n", system.Stdout);
+        Assert.DoesNotContain(again, Berth("ps", "-a", "--format", "{{.Names}}").Stdout);
     }
 
     [Fact]

@@ -248,30 +248,4 @@ public sealed partial class EngineCommands
         }
         return 0;
     }
-
-    private async Task<int> ImagePrune(List<string> argv, CancellationToken ct)
-    {
-        var a = new Args("image prune", argv, ["all|a", "force|f"], ["filter"]);
-        a.Require(0, 0, "[OPTIONS]");
-        if (!Confirm(a.Flag("force"), "image prune", a.Flag("all")
-                ? "WARNING! This will remove all images without at least one container associated to them."
-                : "WARNING! This will remove all dangling images.")) return 0;
-        var filters = a.Values("filter").ToList();
-        filters.Add("dangling=" + (a.Flag("all") ? "false" : "true"));
-        var c = await ClientAsync(ct);
-        using var r = await c.SendAsync(HttpMethod.Post, "/images/prune?filters=" + Esc(FiltersJson(filters)), ct: ct);
-        using var doc = JsonDocument.Parse(await r.Content.ReadAsByteArrayAsync(ct));
-        if (Obj(doc.RootElement, "ImagesDeleted") is { ValueKind: JsonValueKind.Array } deleted && deleted.GetArrayLength() > 0)
-        {
-            Out.WriteLine("Deleted Images:");
-            foreach (var e in deleted.EnumerateArray())
-            {
-                if (Str(e, "Untagged") is { Length: > 0 } u) Out.WriteLine($"untagged: {u}");
-                if (Str(e, "Deleted") is { Length: > 0 } dd) Out.WriteLine($"deleted: {dd}");
-            }
-            Out.WriteLine();
-        }
-        Out.WriteLine($"Total reclaimed space: {Formatting.Size(Num(doc.RootElement, "SpaceReclaimed"))}");
-        return 0;
-    }
 }

@@ -4,7 +4,7 @@ using Berth.Cli.Client;
 
 namespace Berth.Cli.Commands;
 
-// volume create | ls | inspect | rm | prune, and container prune: docker's commands, output and flags.
+// volume create | ls | inspect | rm (prune: Cli.Prune.cs): docker's commands, output and flags.
 public sealed partial class EngineCommands
 {
     private static readonly Dictionary<string, string> VolumeHeaders = new() { ["Driver"] = "DRIVER", ["Name"] = "VOLUME NAME", ["Mountpoint"] = "MOUNTPOINT" };
@@ -72,56 +72,6 @@ public sealed partial class EngineCommands
         var c = await ClientAsync(ct);
         string q = a.Flag("force") ? "?force=1" : "";
         return await ForEach(a.Positional, async name => { using var r = await c.SendAsync(HttpMethod.Delete, $"/volumes/{Esc(name)}{q}", ct: ct); });
-    }
-
-    private async Task<int> VolumePrune(List<string> argv, CancellationToken ct)
-    {
-        var a = new Args("volume prune", argv, ["all|a", "force|f"], ["filter"]);
-        a.Require(0, 0, "[OPTIONS]");
-        if (!Confirm(a.Flag("force"), "volume prune", a.Flag("all")
-                ? "WARNING! This will remove all local volumes not used by at least one container."
-                : "WARNING! This will remove anonymous local volumes not used by at least one container.")) return 0;
-        var filters = a.Values("filter").ToList();
-        if (a.Flag("all")) filters.Add("all=true");
-        var c = await ClientAsync(ct);
-        using var r = await c.SendAsync(HttpMethod.Post, "/volumes/prune" + (filters.Count > 0 ? "?filters=" + Esc(FiltersJson(filters)) : ""), ct: ct);
-        using var doc = JsonDocument.Parse(await r.Content.ReadAsByteArrayAsync(ct));
-        PrintPruned(doc.RootElement, "VolumesDeleted", "Deleted Volumes:");
-        return 0;
-    }
-
-    private async Task<int> ContainerPrune(List<string> argv, CancellationToken ct)
-    {
-        var a = new Args("container prune", argv, ["force|f"], ["filter"]);
-        a.Require(0, 0, "[OPTIONS]");
-        if (!Confirm(a.Flag("force"), "container prune", "WARNING! This will remove all stopped containers.")) return 0;
-        var filters = a.Values("filter").ToList();
-        var c = await ClientAsync(ct);
-        using var r = await c.SendAsync(HttpMethod.Post, "/containers/prune" + (filters.Count > 0 ? "?filters=" + Esc(FiltersJson(filters)) : ""), ct: ct);
-        using var doc = JsonDocument.Parse(await r.Content.ReadAsByteArrayAsync(ct));
-        PrintPruned(doc.RootElement, "ContainersDeleted", "Deleted Containers:");
-        return 0;
-    }
-
-    private bool Confirm(bool force, string command, string warning)
-    {
-        if (force) return true;
-        if (Console.IsInputRedirected) throw new CliException($"{command} needs --force (-f) when stdin is not a terminal");
-        Out.Write(warning + "\nAre you sure you want to continue? [y/N] ");
-        Out.Flush();
-        using var reader = new StreamReader(Program.StdStream(0));
-        return reader.ReadLine()?.Trim().ToLowerInvariant() is "y" or "yes";
-    }
-
-    private void PrintPruned(JsonElement report, string listName, string title)
-    {
-        if (Obj(report, listName) is { ValueKind: JsonValueKind.Array } deleted && deleted.GetArrayLength() > 0)
-        {
-            Out.WriteLine(title);
-            foreach (var e in deleted.EnumerateArray()) Out.WriteLine(e.GetString());
-            Out.WriteLine();
-        }
-        Out.WriteLine($"Total reclaimed space: {Formatting.Size(Num(report, "SpaceReclaimed"))}");
     }
 
     // --label k=v (or a bare k, as docker allows for labels) and --opt k=v as a JSON object.

@@ -57,6 +57,7 @@ public sealed partial class EngineCommands : IDisposable
                 ("image", "prune") => "image-prune",
                 ("container", "prune") => "container-prune",
                 ("system", "df") => "system-df",
+                ("system", "prune") => "system-prune",
                 ("system", "info") => "info",
                 ("system", "events") => "events",
                 ("container" or "image", _) when Commands.Contains(sub) => sub,
@@ -109,6 +110,7 @@ public sealed partial class EngineCommands : IDisposable
             "logout" => Logout(argv),
             "image-prune" => await ImagePrune(argv, ct),
             "container-prune" => await ContainerPrune(argv, ct),
+            "system-prune" => await SystemPrune(argv, ct),
             "volume" => await Volume(argv, ct),
             _ => throw new UsageException($"'{command}' is not a berth command. See 'berth --help'"),
         };
