@@ -6,36 +6,29 @@ namespace Berth.Cli.Commands;
 // container prune, image prune, volume prune and system prune: docker's questions, output and flags.
 public sealed partial class EngineCommands
 {
-    private async Task<int> ContainerPrune(List<string> argv, CancellationToken ct)
-    {
-        var a = new Args("container prune", argv, ["force|f"], ["filter"]);
-        a.Require(0, 0, "[OPTIONS]");
-        if (!Confirm(a.Flag("force"), "container prune", "WARNING! This will remove all stopped containers.")) return 0;
-        long reclaimed = await PruneContainers(a.Values("filter").ToList(), ct);
-        Out.WriteLine($"Total reclaimed space: {Formatting.Size(reclaimed)}");
-        return 0;
-    }
+    private Task<int> ContainerPrune(List<string> argv, CancellationToken ct) =>
+        SinglePrune("container prune", argv, hasAll: false, _ => "WARNING! This will remove all stopped containers.",
+            (filters, _) => PruneContainers(filters, ct));
 
-    private async Task<int> ImagePrune(List<string> argv, CancellationToken ct)
-    {
-        var a = new Args("image prune", argv, ["all|a", "force|f"], ["filter"]);
-        a.Require(0, 0, "[OPTIONS]");
-        if (!Confirm(a.Flag("force"), "image prune", a.Flag("all")
+    private Task<int> ImagePrune(List<string> argv, CancellationToken ct) =>
+        SinglePrune("image prune", argv, hasAll: true, all => all
                 ? "WARNING! This will remove all images without at least one container associated to them."
-                : "WARNING! This will remove all dangling images.")) return 0;
-        long reclaimed = await PruneImages(a.Values("filter").ToList(), a.Flag("all"), ct);
-        Out.WriteLine($"Total reclaimed space: {Formatting.Size(reclaimed)}");
-        return 0;
-    }
+                : "WARNING! This will remove all dangling images.",
+            (filters, all) => PruneImages(filters, all, ct));
 
-    private async Task<int> VolumePrune(List<string> argv, CancellationToken ct)
-    {
-        var a = new Args("volume prune", argv, ["all|a", "force|f"], ["filter"]);
-        a.Require(0, 0, "[OPTIONS]");
-        if (!Confirm(a.Flag("force"), "volume prune", a.Flag("all")
+    private Task<int> VolumePrune(List<string> argv, CancellationToken ct) =>
+        SinglePrune("volume prune", argv, hasAll: true, all => all
                 ? "WARNING! This will remove all local volumes not used by at least one container."
-                : "WARNING! This will remove anonymous local volumes not used by at least one container.")) return 0;
-        long reclaimed = await PruneVolumes(a.Values("filter").ToList(), a.Flag("all"), ct);
+                : "WARNING! This will remove anonymous local volumes not used by at least one container.",
+            (filters, all) => PruneVolumes(filters, all, ct));
+
+    private async Task<int> SinglePrune(string command, List<string> argv, bool hasAll, Func<bool, string> warning, Func<List<string>, bool, Task<long>> prune)
+    {
+        var a = new Args(command, argv, hasAll ? ["all|a", "force|f"] : ["force|f"], ["filter"]);
+        a.Require(0, 0, "[OPTIONS]");
+        bool all = hasAll && a.Flag("all");
+        if (!Confirm(a.Flag("force"), command, warning(all))) return 0;
+        long reclaimed = await prune(a.Values("filter").ToList(), all);
         Out.WriteLine($"Total reclaimed space: {Formatting.Size(reclaimed)}");
         return 0;
     }
