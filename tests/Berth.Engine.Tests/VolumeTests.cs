@@ -182,6 +182,39 @@ public sealed class VolumeTests(DaemonFixture d)
     }
 
     [Fact]
+    public void A_new_or_empty_named_volume_starts_with_the_images_content_at_its_first_use_only()
+    {
+        string maker = Name(), image = Name() + ":site", fresh = Name(), pre = Name(), full = Name(), nocopy = Name(), c = Name();
+        Ok(d.Docker("run", "--name", maker, "busybox", "sh", "-c", "mkdir -p /site && echo index > /site/index.html"));
+        Ok(d.Docker("commit", maker, image));
+        Ok(d.Docker("rm", maker));
+        string Ls(string volume) => string.Join(',', Directory.EnumerateFileSystemEntries(Path.Combine(VolumeDir(volume), "_data")).Select(Path.GetFileName).Order());
+
+        // a volume made by this run, and one created empty before: both filled
+        Ok(d.Docker("run", "--rm", "-v", fresh + ":/site", image, "true"));
+        Assert.Equal("index.html", Ls(fresh));
+        Ok(d.Docker("volume", "create", pre));
+        Ok(d.Docker("run", "--rm", "--mount", $"type=volume,src={pre},dst=/site", image, "true"));
+        Assert.Equal("index.html", Ls(pre));
+        // a volume with content keeps it as it is; nocopy leaves a new one empty
+        Ok(d.Docker("run", "--rm", "-v", full + ":/site", "busybox", "sh", "-c", "echo mine > /site/own"));
+        Ok(d.Docker("run", "--rm", "-v", full + ":/site", image, "true"));
+        Assert.Equal("own", Ls(full));
+        Ok(d.Docker("run", "--rm", "-v", nocopy + ":/site:nocopy", image, "true"));
+        Assert.Equal("", Ls(nocopy));
+        // only at a container's first start: emptied by the container, it stays empty after a restart
+        string again = Name();
+        Ok(d.Docker("run", "-d", "--name", c, "-v", again + ":/site", image, "sleep", "1000"));
+        Assert.Equal("index.html", Ls(again));
+        Ok(d.Docker("exec", c, "rm", "/site/index.html"));
+        Ok(d.Docker("restart", "-t", "1", c));
+        Assert.Equal("", Ls(again));
+        Ok(d.Docker("rm", "-f", c));
+        foreach (var v in new[] { fresh, pre, full, nocopy, again }) Ok(d.Docker("volume", "rm", v));
+        Ok(d.Docker("rmi", image));
+    }
+
+    [Fact]
     public void Container_prune_removes_the_stopped_containers_that_match_and_nothing_running()
     {
         string running = Name(), exited = Name(), other = Name(), tag = Name();

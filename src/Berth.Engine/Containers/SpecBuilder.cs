@@ -68,7 +68,21 @@ public static class SpecBuilder
         if (File.Exists(c.HostnamePath)) Bind(c.HostnamePath, "/etc/hostname", false);
         if (File.Exists(c.HostsPath)) Bind(c.HostsPath, "/etc/hosts", false);
         if (init) Bind(initPath!, InitTarget, true);
-        foreach (var b in (hc.Binds ?? []).Concat(c.VolumesFromBinds ?? []))
+        // docker's copy-up: at a container's first start, a volume that is still empty gets what the
+        // image has at its mount point (not for volumes-from, whose volumes are the other container's).
+        bool firstStart = c.State.StartedAt == ContainerStateDto.ZeroTime;
+        void FillIfEmpty(string volumeData, string dst)
+        {
+            if (firstStart && Directory.Exists(volumeData) && !Directory.EnumerateFileSystemEntries(volumeData).Any()) CopyUp(rootfs, dst, volumeData);
+        }
+        foreach (var b in hc.Binds ?? [])
+        {
+            var (src, dst, ro) = ParseBind(b, dataRoot);
+            var parts = b.Split(':');
+            if (!parts[0].StartsWith('/') && !(parts.Length == 3 && parts[2].Split(',').Contains("nocopy"))) FillIfEmpty(src, dst);
+            Bind(src, dst, ro);
+        }
+        foreach (var b in c.VolumesFromBinds ?? [])
         {
             var (src, dst, ro) = ParseBind(b, dataRoot);
             Bind(src, dst, ro);
@@ -86,6 +100,7 @@ public static class SpecBuilder
                     string name = m.Source != "" ? m.Source : ContainerVolumeName(c.Id, m.Target);
                     if (m.Source == "") new Berth.Engine.Volumes.VolumeStore(dataRoot).EnsureAnonymous(name);
                     var (vsrc, _, _) = ParseBind($"{name}:{m.Target}", dataRoot);
+                    if (!NoCopy(m)) FillIfEmpty(vsrc, m.Target);
                     Bind(vsrc, m.Target, m.ReadOnly);
                     break;
                 case "tmpfs":
@@ -104,10 +119,9 @@ public static class SpecBuilder
         {
             var store = new Berth.Engine.Volumes.VolumeStore(dataRoot);
             string name = ContainerVolumeName(c.Id, dst);
-            bool fresh = store.Get(name) is null;
             store.EnsureAnonymous(name);
             string data = store.Get(name)!.Mountpoint;
-            if (fresh) CopyUp(rootfs, dst, data);
+            FillIfEmpty(data, dst);
             Bind(data, dst, false);
         }
 
@@ -174,6 +188,11 @@ public static class SpecBuilder
             .Where(p => p.StartsWith('/')).Select(Norm).Where(p => p != "/" && !taken.Contains(p))
             .Distinct().Order(StringComparer.Ordinal).ToList();
     }
+
+    // --mount type=volume,...,volume-nocopy: the CLI sends VolumeOptions.NoCopy.
+    private static bool NoCopy(Api.MountSpec m) =>
+        m.Extra is { } x && x.TryGetValue("VolumeOptions", out var o) && o.ValueKind == System.Text.Json.JsonValueKind.Object
+        && o.TryGetProperty("NoCopy", out var n) && n.ValueKind == System.Text.Json.JsonValueKind.True;
 
     /// <summary>
     /// docker's copy-up: a new volume starts with what the image has at its path. The path is resolved
