@@ -171,7 +171,6 @@ public static class SpecBuilder
         return spec;
     }
 
-    /// <summary>The name of an anonymous volume (`--mount type=volume,dst=/x` without a source).</summary>
     /// <summary>
     /// The paths of Config.Volumes (the image's VOLUMEs merged with the request's) that no bind, mount
     /// or tmpfs covers: each gets an anonymous volume, as in docker.
@@ -195,7 +194,7 @@ public static class SpecBuilder
         && o.TryGetProperty("NoCopy", out var n) && n.ValueKind == System.Text.Json.JsonValueKind.True;
 
     /// <summary>
-    /// docker's copy-up: a new volume starts with what the image has at its path. The path is resolved
+    /// docker's copy-up: an empty volume starts with what the image has at its path. The path is resolved
     /// inside the container's root (a symlink in the image cannot point the copy elsewhere); nothing
     /// there, or not a directory, leaves the volume empty.
     /// </summary>
@@ -208,6 +207,7 @@ public static class SpecBuilder
         finally { Berth.Linux.Interop.LibC.close(fd); }
     }
 
+    /// <summary>The name of an anonymous volume (`--mount type=volume,dst=/x` without a source, an image's VOLUME, `-v /x`).</summary>
     public static string ContainerVolumeName(string id, string target) =>
         Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(id + target)));
 
