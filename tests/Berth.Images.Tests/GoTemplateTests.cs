@@ -77,6 +77,7 @@ public class GoTemplateTests
     [InlineData("{{$undefined}}", "undefined variable \"$undefined\"")]
     [InlineData("{{template \"x\"}}", "not supported")]
     [InlineData("{{len}}", "wrong number of args for len")]
+    [InlineData("a{{ }}b", "missing value for command")]
     public void A_malformed_format_is_a_usage_error(string format, string message)
     {
         var e = Assert.ThrowsAny<Exception>(() => R(format));

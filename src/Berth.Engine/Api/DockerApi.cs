@@ -102,15 +102,7 @@ public static class DockerApi
         app.MapPost("/containers/prune", async ctx =>
         {
             var (deleted, reclaimed) = await cs.PruneContainersAsync(ctx.Request.Query["filters"], id => SystemEndpoints.WritableSize(cs, id));
-            await Raw(ctx, Volumes.VolumeStore.Write(w =>
-            {
-                w.WriteStartObject();
-                w.WriteStartArray("ContainersDeleted");
-                foreach (var d in deleted) w.WriteStringValue(d);
-                w.WriteEndArray();
-                w.WriteNumber("SpaceReclaimed", reclaimed);
-                w.WriteEndObject();
-            }));
+            await Raw(ctx, PruneReport("ContainersDeleted", deleted, reclaimed));
         });
         app.MapGet("/containers/{id}/json", ctx => Json(ctx, cs.Inspect(cs.Get(Id(ctx))), EngineJsonContext.Default.ContainerInspect));
         app.MapPost("/containers/{id}/start", async ctx => { await cs.StartAsync(cs.Get(Id(ctx))); ctx.Response.StatusCode = 204; });
@@ -289,6 +281,17 @@ public static class DockerApi
         await JsonSerializer.SerializeAsync(ctx.Response.Body, value, info);
         await ctx.Response.Body.WriteAsync("\n"u8.ToArray());
     }
+
+    /// <summary>A prune's answer: {"XDeleted": [...], "SpaceReclaimed": N}.</summary>
+    internal static string PruneReport(string listName, IEnumerable<string> deleted, long reclaimed) => Images.ImageJson.Write(w =>
+    {
+        w.WriteStartObject();
+        w.WriteStartArray(listName);
+        foreach (var d in deleted) w.WriteStringValue(d);
+        w.WriteEndArray();
+        w.WriteNumber("SpaceReclaimed", reclaimed);
+        w.WriteEndObject();
+    });
 
     internal static async Task Raw(HttpContext ctx, string json)
     {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Berth.Engine.Containers;
+using Berth.Engine.Images;
 using Berth.Engine.Volumes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -22,26 +23,18 @@ internal static class VolumeEndpoints
             var v = cs.Volumes.Create(Str(body, "Name"), Map(body, "Labels"), Str(body, "Driver"), Map(body, "DriverOpts"));
             if (!existed) cs.Events.Publish("volume", "create", v.Name, new() { ["driver"] = "local" });
             ctx.Response.StatusCode = 201;
-            await Raw(ctx, VolumeStore.Write(w => VolumeStore.WriteJson(w, v)));
+            await Raw(ctx, ImageJson.Write(w => VolumeStore.WriteJson(w, v)));
         });
         app.MapPost("/volumes/prune", ctx =>
         {
             var (deleted, reclaimed) = cs.PruneVolumes(ctx.Request.Query["filters"]);
-            return Raw(ctx, VolumeStore.Write(w =>
-            {
-                w.WriteStartObject();
-                w.WriteStartArray("VolumesDeleted");
-                foreach (var d in deleted) w.WriteStringValue(d);
-                w.WriteEndArray();
-                w.WriteNumber("SpaceReclaimed", reclaimed);
-                w.WriteEndObject();
-            }));
+            return Raw(ctx, PruneReport("VolumesDeleted", deleted, reclaimed));
         });
         app.MapGet("/volumes/{name}", ctx =>
         {
             string name = Id(ctx, "name");
             var v = cs.Volumes.Get(name) ?? throw EngineException.NotFound($"get {name}: no such volume");
-            return Raw(ctx, VolumeStore.Write(w => VolumeStore.WriteJson(w, v)));
+            return Raw(ctx, ImageJson.Write(w => VolumeStore.WriteJson(w, v)));
         });
         app.MapDelete("/volumes/{name}", ctx =>
         {
@@ -61,11 +54,7 @@ internal static class VolumeEndpoints
         {
             if (f.Has("name") && !f.Values("name").Any(n => v.Name.Contains(n, StringComparison.Ordinal))) return false;
             if (f.Has("driver") && !f.Values("driver").Contains("local")) return false;
-            foreach (var l in f.Values("label"))
-            {
-                var kv = l.Split('=', 2);
-                if (!v.Labels.TryGetValue(kv[0], out var val) || kv.Length == 2 && val != kv[1]) return false;
-            }
+            if (!ContainerService.LabelsMatch(v.Labels, f.Values("label"), [])) return false;
             if (f.Has("dangling"))
             {
                 bool dangling = cs.VolumeUsers(v.Name).Count == 0;
@@ -73,7 +62,7 @@ internal static class VolumeEndpoints
             }
             return true;
         }).ToList();
-        return VolumeStore.Write(w =>
+        return ImageJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteStartArray("Volumes");

@@ -153,7 +153,8 @@ public sealed partial class ContainerService
         return (deleted, reclaimed);
     }
 
-    private static bool LabelsMatch(IReadOnlyDictionary<string, string> labels, IReadOnlyList<string> want, IReadOnlyList<string> notWant)
+    /// <summary>docker's label filters: label=K or K=V must match, label!=K or K=V must not.</summary>
+    internal static bool LabelsMatch(IReadOnlyDictionary<string, string> labels, IReadOnlyList<string> want, IReadOnlyList<string> notWant)
     {
         foreach (var l in want)
         {

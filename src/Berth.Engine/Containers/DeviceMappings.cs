@@ -57,7 +57,8 @@ public static unsafe class DeviceMappings
         return ok;
     }
 
-    private static LinuxDevice? Node(string path, Stat st)
+    /// <summary>A character or block device node described at <paramref name="path"/>; null for anything else.</summary>
+    internal static LinuxDevice? Node(string path, Stat st)
     {
         uint fmt = st.Mode & 0xF000;
         if (fmt is not (0x2000 or 0x6000)) return null;

@@ -117,10 +117,7 @@ public static class SpecBuilder
         // The image's VOLUMEs and `-v /path`: an anonymous volume each, filled from the image the first time.
         foreach (var dst in AnonymousVolumeTargets(c))
         {
-            var store = new Berth.Engine.Volumes.VolumeStore(dataRoot);
-            string name = ContainerVolumeName(c.Id, dst);
-            store.EnsureAnonymous(name);
-            string data = store.Get(name)!.Mountpoint;
+            string data = new Berth.Engine.Volumes.VolumeStore(dataRoot).EnsureAnonymous(ContainerVolumeName(c.Id, dst)).Mountpoint;
             FillIfEmpty(data, dst);
             Bind(data, dst, false);
         }
@@ -412,11 +409,8 @@ public static class SpecBuilder
                 if (Berth.Linux.Interop.LibC.fstatat(-100, p, &st, 0x100) != 0) continue;
                 uint fmt = st.Mode & 0xF000;
                 if (fmt == 0x4000) { if (!skipDirs.Contains(p)) Walk(p); continue; }
-                if (fmt is not (0x2000 or 0x6000) || p == "/dev/console") continue;
-                ulong rdev = st.Rdev;
-                long major = (long)(((rdev >> 8) & 0xfff) | ((rdev >> 32) & ~0xfffUL));
-                long minor = (long)((rdev & 0xff) | ((rdev >> 12) & ~0xffUL));
-                list.Add(new LinuxDevice { Path = p, Type = fmt == 0x2000 ? "c" : "b", Major = major, Minor = minor, FileMode = st.Mode & 0xFFF, Uid = st.Uid, Gid = st.Gid });
+                if (p == "/dev/console") continue;
+                if (DeviceMappings.Node(p, st) is { } node) list.Add(node);
             }
         }
         Walk("/dev");

@@ -77,7 +77,7 @@ public sealed partial class VolumeStore(string dataRoot)
             string dir = Path.Combine(_root, name);
             Directory.CreateDirectory(Path.Combine(dir, "_data"));
             var created = DateTimeOffset.UtcNow;
-            AtomicFile.Write(Path.Combine(dir, "meta.json"), Encoding.UTF8.GetBytes(Write(w =>
+            AtomicFile.Write(Path.Combine(dir, "meta.json"), Encoding.UTF8.GetBytes(Images.ImageJson.Write(w =>
             {
                 w.WriteStartObject();
                 w.WriteString("CreatedAt", created.ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ", CultureInfo.InvariantCulture));
@@ -155,14 +155,7 @@ public sealed partial class VolumeStore(string dataRoot)
         w.WriteEndObject();
     }
 
-    public static string Write(Action<Utf8JsonWriter> body)
-    {
-        var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer)) body(w);
-        return Encoding.UTF8.GetString(buffer.ToArray());
-    }
-
     /// <summary>Marks a volume the engine makes for a container (an anonymous one), so that prune and rm -v know it.</summary>
-    public void EnsureAnonymous(string name) =>
+    public VolumeInfo EnsureAnonymous(string name) =>
         Create(name, new Dictionary<string, string> { [VolumeInfo.AnonymousLabel] = "" }, null, null);
 }

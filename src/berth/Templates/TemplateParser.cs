@@ -106,7 +106,9 @@ internal static class TemplateParser
                 case "continue":
                     throw Error($"{{{{{keyword}}}}} is not supported in --format");
                 default:
-                    nodes.Add(new ActionNode(ParsePipeline(a), a));
+                    var pipe = ParsePipeline(a);
+                    if (pipe.Commands.Count == 0) throw Error("missing value for command");
+                    nodes.Add(new ActionNode(pipe, a));
                     break;
             }
         }
