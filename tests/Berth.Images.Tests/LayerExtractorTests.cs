@@ -15,6 +15,37 @@ public class LayerExtractorTests
         return st;
     }
 
+    /// <summary>
+    /// Entries below a layer's own "../" symlink are resolved with RESOLVE_IN_ROOT, whose ".." steps the
+    /// kernel answers with EAGAIN while any rename on the system races them (layers extracting side by
+    /// side rename all the time). The extraction must not fail for that.
+    /// </summary>
+    [Fact]
+    public void Entries_through_a_dotdot_link_extract_while_renames_race_them()
+    {
+        using var t = new TempDir();
+        string root = t.Sub("fs");
+        var b = new TarBuilder().Dir("tmp").Symlink("tmp/up", "../../../../../..");
+        for (int i = 0; i < 2000; i++) b.Dir($"d{i}").File($"tmp/up/d{i}/f", "x");
+        byte[] tar = b.Build();
+        string a = Path.Combine(t.Path, "a"), moved = Path.Combine(t.Path, "b");
+        File.WriteAllText(a, "");
+        using var stop = new CancellationTokenSource();
+        using var renaming = new ManualResetEventSlim();
+        var renamer = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested) { File.Move(a, moved); File.Move(moved, a); renaming.Set(); }
+        });
+        try
+        {
+            Assert.True(renaming.Wait(TimeSpan.FromSeconds(30)), "the renaming thread did not start");
+            Extract(root, tar);
+        }
+        finally { stop.Cancel(); renamer.Wait(); }
+        Assert.Equal(2000, Enumerable.Range(0, 2000).Count(i => File.Exists(Path.Combine(root, $"d{i}", "f"))));
+        Assert.False(Directory.Exists("/d0"), "an entry through the link left the snapshot");
+    }
+
     [Fact]
     public void Files_get_the_tar_owner_and_mode_in_setgid_directories_and_with_modes_the_umask_would_strip()
     {

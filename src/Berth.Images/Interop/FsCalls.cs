@@ -193,13 +193,22 @@ internal static unsafe partial class FsCalls
     public const long UTIME_OMIT = (1L << 30) - 2;
     public const long OverlayFsMagic = 0x794c7630;
 
-    /// <summary>openat2(2): resolves <paramref name="path"/> with the given RESOLVE_* flags.</summary>
+    /// <summary>
+    /// openat2(2): resolves <paramref name="path"/> with the given RESOLVE_* flags, retried on EAGAIN,
+    /// which a scoped ".." step gets whenever a rename or mount anywhere raced it (see Berth.Linux's LibC.openat2).
+    /// </summary>
     public static int Openat2(int dirfd, string path, ulong flags, ulong resolve, ulong mode = 0)
     {
         var how = new OpenHow { Flags = flags, Mode = mode, Resolve = resolve };
         byte[] p = Utf8Z(path);
         fixed (byte* pp = p)
-            return (int)syscall(SysOpenat2, dirfd, (long)pp, (long)&how, sizeof(OpenHow), 0, 0);
+        {
+            for (int tries = 1; ; tries++)
+            {
+                int fd = (int)syscall(SysOpenat2, dirfd, (long)pp, (long)&how, sizeof(OpenHow), 0, 0);
+                if (fd >= 0 || tries == 1000 || LastErrno != Errno.EAGAIN) return fd;
+            }
+        }
     }
 
     public static int Fsopen(string fsName, uint flags)

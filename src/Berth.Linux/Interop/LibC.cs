@@ -232,11 +232,26 @@ public static unsafe partial class LibC
             return (int)syscall(SyscallNumbers.PivotRoot, (long)a, (long)b, 0, 0, 0, 0);
     }
 
+    /// <summary>
+    /// openat2(2), retried on EAGAIN: with RESOLVE_IN_ROOT or RESOLVE_BENEATH the kernel refuses a ".."
+    /// step whenever any rename or mount happened on the system meanwhile (it cannot then prove the
+    /// step stayed inside), so on a busy host a lookup through "../" fails now and then for no fault of
+    /// its own. The kernel's advice is to try again.
+    /// </summary>
     public static int openat2(int dirfd, string path, OpenHow* how)
     {
         fixed (byte* p = Utf8(path))
-            return (int)syscall(SyscallNumbers.Openat2, dirfd, (long)p, (long)how, sizeof(OpenHow), 0, 0);
+        {
+            for (int tries = 1; ; tries++)
+            {
+                int fd = (int)syscall(SyscallNumbers.Openat2, dirfd, (long)p, (long)how, sizeof(OpenHow), 0, 0);
+                if (fd >= 0 || tries == Openat2Tries || Errno.Last != Errno.EAGAIN) return fd;
+            }
+        }
     }
+
+    /// <summary>How often a scoped openat2 is tried before its EAGAIN is reported (each try costs a few µs).</summary>
+    public const int Openat2Tries = 1000;
 
     public static int close_range(uint first, uint last, uint flags) =>
         (int)syscall(SyscallNumbers.CloseRange, first, last, flags, 0, 0, 0);
