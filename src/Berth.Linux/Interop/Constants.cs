@@ -60,7 +60,7 @@ public static class Errno
 {
     public const int EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, EBADF = 9, ECHILD = 10, EAGAIN = 11,
         EACCES = 13, EBUSY = 16, EEXIST = 17, EXDEV = 18, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENOSPC = 28,
-        EROFS = 30, EPIPE = 32, ENOSYS = 38, ENOTEMPTY = 39, ELOOP = 40;
+        ENODEV = 19, EROFS = 30, EPIPE = 32, ENOSYS = 38, ENOTEMPTY = 39, ELOOP = 40;
 
     public static int Last => System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
 
