@@ -46,4 +46,5 @@ public sealed class EngineException(int status, string message) : Exception(mess
     public static EngineException Conflict(string m) => new(409, m);
     public static EngineException BadRequest(string m) => new(400, m);
     public static EngineException NotModified() => new(304, "");
+    public static EngineException Forbidden(string m) => new(403, m);
 }

@@ -235,23 +235,11 @@ public static class DockerApi
         // ---- events ----
         app.MapGet("/events", async ctx => await EventsEndpoint.WriteAsync(ctx, cs.Events));
 
-        // ---- networks and volumes: the defaults ----
-        app.MapGet("/networks", ctx => Raw(ctx, "[" + string.Join(',', new[] { "bridge", "host", "none" }.Select(NetworkJson)) + "]"));
-        // Only the three default networks exist, and a prune never removes those; there is no build cache yet.
-        app.MapPost("/networks/prune", ctx => { Filters.Parse(ctx.Request.Query["filters"]); return Raw(ctx, "{\"NetworksDeleted\":[]}"); });
+        NetworkEndpoints.Map(app, cs);
+        // There is no build cache yet.
         app.MapPost("/build/prune", ctx => { Filters.Parse(ctx.Request.Query["filters"]); return Raw(ctx, "{\"CachesDeleted\":[],\"SpaceReclaimed\":0}"); });
-        app.MapGet("/networks/{id}", ctx =>
-        {
-            string id = Id(ctx);
-            var n = new[] { "bridge", "host", "none" }.FirstOrDefault(x => x == id || ContainerService.NetworkId(x).StartsWith(id, StringComparison.Ordinal));
-            if (n is null) throw EngineException.NotFound($"network {id} not found");
-            return Raw(ctx, NetworkJson(n));
-        });
         app.MapGet("/plugins/{name}/json", ctx => throw EngineException.NotFound($"plugin \"{Id(ctx, "name")}\" not found"));
     }
-
-    internal static string NetworkJson(string n) =>
-        $"{{\"Name\":\"{n}\",\"Id\":\"{ContainerService.NetworkId(n)}\",\"Created\":\"0001-01-01T00:00:00Z\",\"Scope\":\"local\",\"Driver\":\"{(n == "none" ? "null" : n)}\",\"EnableIPv6\":false,\"IPAM\":{{\"Driver\":\"default\",\"Options\":null,\"Config\":[]}},\"Internal\":false,\"Attachable\":false,\"Ingress\":false,\"ConfigFrom\":{{\"Network\":\"\"}},\"ConfigOnly\":false,\"Containers\":{{}},\"Options\":{{}},\"Labels\":{{}}}}";
 
     internal static string Str(string s) => JsonSerializer.Serialize(s, EngineJsonContext.Default.String);
 

@@ -246,6 +246,8 @@ public sealed class ContainerRecord
     public bool HasShim { get; set; }
     /// <summary>The mounts --volumes-from took from other containers at create, as binds ("SOURCE:DEST:MODE").</summary>
     public List<string>? VolumesFromBinds { get; set; }
+    /// <summary>The container's places on user networks, by network id.</summary>
+    public Dictionary<string, Berth.Engine.Networks.EndpointRecord>? Endpoints { get; set; }
 }
 
 public sealed class ContainerInspect

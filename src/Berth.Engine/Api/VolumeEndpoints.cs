@@ -73,10 +73,10 @@ internal static class VolumeEndpoints
         });
     }
 
-    private static string? Str(JsonElement o, string name) =>
+    internal static string? Str(JsonElement o, string name) =>
         o.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 
-    private static Dictionary<string, string>? Map(JsonElement o, string name)
+    internal static Dictionary<string, string>? Map(JsonElement o, string name)
     {
         if (!o.TryGetProperty(name, out var v) || v.ValueKind != JsonValueKind.Object) return null;
         var d = new Dictionary<string, string>();

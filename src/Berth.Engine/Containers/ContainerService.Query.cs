@@ -19,8 +19,7 @@ public sealed partial class ContainerService
         };
         inspect.GraphDriver.Name = inspect.Driver;
         inspect.NetworkSettings.SandboxKey = r.State.Pid > 0 ? $"/proc/{r.State.Pid}/ns/net" : "";
-        if (r.HostConfig.NetworkMode is "bridge" or "host" or "none")
-            inspect.NetworkSettings.Networks[r.HostConfig.NetworkMode] = new EndpointSettings { NetworkID = NetworkId(r.HostConfig.NetworkMode) };
+        inspect.NetworkSettings.Networks = NetworksOf(r);
         void AddMount(string type, string? name, string source, string destination, string mode, bool rw, string propagation)
         {
             var m = new Dictionary<string, JsonElement>
@@ -71,6 +70,24 @@ public sealed partial class ContainerService
             AddMount("volume", name, VolumeData(name), target, "", true, "");
         }
         return inspect;
+    }
+
+    /// <summary>NetworkSettings.Networks: the predefined mode the container was made with, or its user networks by name.</summary>
+    private Dictionary<string, EndpointSettings> NetworksOf(ContainerRecord r)
+    {
+        var result = new Dictionary<string, EndpointSettings>();
+        if (r.HostConfig.NetworkMode is "bridge" or "host" or "none")
+            result[r.HostConfig.NetworkMode] = new EndpointSettings { NetworkID = NetworkId(r.HostConfig.NetworkMode) };
+        foreach (var e in r.Endpoints?.Values ?? Enumerable.Empty<Berth.Engine.Networks.EndpointRecord>())
+        {
+            if (Networks.Find(e.NetworkId) is not { } n) continue;
+            result[n.Name] = new EndpointSettings
+            {
+                NetworkID = n.Id, EndpointID = e.EndpointId, Gateway = e.Gateway, IPAddress = e.IPAddress,
+                IPPrefixLen = e.IPPrefixLen, MacAddress = e.MacAddress, Aliases = e.Aliases,
+            };
+        }
+        return result;
     }
 
     public static string NetworkId(string name) =>
@@ -130,7 +147,7 @@ public sealed partial class ContainerService
             Status = StatusText(c),
             HostConfig = new SummaryHostConfig { NetworkMode = r.HostConfig.NetworkMode },
         };
-        s.NetworkSettings.Networks[r.HostConfig.NetworkMode] = new EndpointSettings { NetworkID = NetworkId(r.HostConfig.NetworkMode) };
+        s.NetworkSettings.Networks = NetworksOf(r);
         return s;
     }
 

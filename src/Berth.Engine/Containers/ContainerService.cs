@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Berth.Engine.Api;
 using Berth.Engine.Events;
+using Berth.Engine.Networks;
 using Berth.Engine.Shim;
 using Berth.Engine.Store;
 using Berth.Images;
@@ -36,6 +37,8 @@ public sealed partial class ContainerService
         Images = images;
         Events = events;
         Runtime = new RuntimeClient(o);
+        Networks = new NetworkStore(o.DataRoot);
+        Networks.RestoreBridges();
         Directory.CreateDirectory(o.ContainersDir);
         Directory.CreateDirectory(o.BundlesDir);
         Directory.CreateDirectory(o.ShimDir);
@@ -105,8 +108,8 @@ public sealed partial class ContainerService
         var ic = imageConfig.Config ?? new Berth.Images.Models.ContainerConfig();
         var hc = req.HostConfig ?? new HostConfig();
         if (hc.NetworkMode is "" or "default") hc.NetworkMode = "bridge";
-        if (hc.NetworkMode is not ("bridge" or "host" or "none"))
-            throw EngineException.NotFound($"network {hc.NetworkMode} not found");
+        var userNetwork = UserNetworkOf(hc);
+        if (userNetwork is not null) hc.NetworkMode = userNetwork.Name;
         hc.RestartPolicy ??= new RestartPolicy();
         if (hc.RestartPolicy.Name == "") hc.RestartPolicy.Name = "no";
         if (hc.RestartPolicy.Name is not ("no" or "always" or "unless-stopped" or "on-failure"))
@@ -162,6 +165,11 @@ public sealed partial class ContainerService
                 Healthcheck = healthcheck,
             },
         };
+        if (userNetwork is not null)
+        {
+            var (aliases, ip) = EndpointRequest(req.NetworkingConfig, userNetwork);
+            Allocate(record, userNetwork, aliases, ip);
+        }
         var c = new Container(record) { CreateWarnings = warnings };
         string dir = ContainerDir(id);
         lock (_nameLock)
@@ -294,7 +302,9 @@ public sealed partial class ContainerService
         int pid;
         try
         {
-            var spec = SpecBuilder.Build(c.R, rootfs, _o.CgroupParent, _o.DataRoot, _o.InitPath, runtimeBringsUpLoopback: _o.RuntimeIsBerth);
+            string? netns = WireNetworks(c);
+            EngineTiming.Mark(id, "networks wired");
+            var spec = SpecBuilder.Build(c.R, rootfs, _o.CgroupParent, _o.DataRoot, _o.InitPath, runtimeBringsUpLoopback: _o.RuntimeIsBerth, netnsPath: netns);
             File.WriteAllBytes(Path.Combine(bundle, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, OciJsonContext.Default.Spec));
             File.Delete(ExitFilePath(id));
             EngineTiming.Mark(id, "spec written");
@@ -304,6 +314,7 @@ public sealed partial class ContainerService
         catch (Exception e)
         {
             LibC.umount2(rootfs, MNT.DETACH);
+            UnwireNetworks(c);
             string msg = e is EngineException ee ? ee.Message : $"failed to create task for container: failed to create shim task: OCI runtime create failed: {e.Message}: unknown";
             c.R.State.Error = msg;
             c.R.State.Restarting = false;
@@ -329,6 +340,7 @@ public sealed partial class ContainerService
         {
             c.Monitor?.Cancel();
             try { await Runtime.RunAsync(id, bundle, "delete", "--force", id); } catch (RuntimeCommandException) { }
+            UnwireNetworks(c);
             c.R.State.Error = e.Message;
             Persist(c);
             throw EngineException.BadRequest($"failed to start container: {e.Message}");
@@ -339,6 +351,7 @@ public sealed partial class ContainerService
         c.R.HasShim = true;
         Persist(c, durable: false);
         StartHealthMonitor(c);
+        if (c.R.Endpoints is { Count: > 0 } eps) RefreshHosts(eps.Keys);
         Publish(c, "start");
         EngineTiming.Mark(id, "started");
     }
@@ -459,6 +472,11 @@ public sealed partial class ContainerService
             c.Shim = null;
             StopHealthMonitor(c);
             LibC.umount2(Path.Combine(BundleDir(c.Id), "rootfs"), MNT.DETACH);
+            if (c.R.Endpoints is { Count: > 0 } eps)
+            {
+                try { UnwireNetworks(c); } catch (Berth.Linux.LinuxException e) { Console.Error.WriteLine($"berthd: {c.ShortId}: network cleanup: {e.Message}"); }
+                RefreshHosts(eps.Keys);
+            }
             foreach (var e in c.Execs.Values.Where(e => e.Running)) { e.Running = false; e.Exited.TrySetResult(e.ExitCode ?? 137); }
             restart = DecideRestart(c, code);
             autoRemove = c.R.HostConfig.AutoRemove && !c.Removing;
@@ -613,6 +631,8 @@ public sealed partial class ContainerService
             LibC.umount2(rootfs, MNT.DETACH);
             if (HasRuntimeState(c.Id)) await Runtime.ForceDeleteAsync(c.Id, BundleDir(c.Id));
             EngineTiming.Mark(c.Id, "runtime state deleted");
+            // A network namespace still pinned (its container died while berthd was down) goes with it.
+            if (c.R.Endpoints is { Count: > 0 }) { try { UnwireNetworks(c); } catch (Berth.Linux.LinuxException) { } }
             // Each folder leaves its name now and is deleted after the answer (see Trash).
             try
             {

@@ -22,7 +22,7 @@ public static class SpecBuilder
     /// <summary>berth-runtime's annotation for it (Berth.Runtime.Init.ContainerInit.LoopbackAnnotation).</summary>
     public const string RuntimeLoopbackAnnotation = "run.berth.loopback";
 
-    public static Spec Build(ContainerRecord c, string rootfs, string cgroupParent, string dataRoot, string? initPath = null, bool runtimeBringsUpLoopback = false)
+    public static Spec Build(ContainerRecord c, string rootfs, string cgroupParent, string dataRoot, string? initPath = null, bool runtimeBringsUpLoopback = false, string? netnsPath = null)
     {
         var spec = RuncDefaults.Spec(false);
         var hc = c.HostConfig;
@@ -124,13 +124,15 @@ public static class SpecBuilder
 
         var linux = spec.Linux!;
         var ns = new List<LinuxNamespace> { new() { Type = "mount" } };
-        if (hc.NetworkMode != "host") ns.Add(new() { Type = "network" });
+        // A user network's namespace is made and wired by berthd before the container joins it by path.
+        if (hc.NetworkMode != "host") ns.Add(new() { Type = "network", Path = netnsPath });
         if (hc.PidMode != "host") ns.Add(new() { Type = "pid" });
         if (hc.IpcMode != "host") ns.Add(new() { Type = "ipc" });
         if (hc.UTSMode != "host") ns.Add(new() { Type = "uts" });
         linux.Namespaces = ns;
         // A new network namespace has `lo` down; docker brings it up (for none and bridge alike).
-        if (hc.NetworkMode != "host" && runtimeBringsUpLoopback)
+        if (netnsPath is not null) { } // its lo is up already
+        else if (hc.NetworkMode != "host" && runtimeBringsUpLoopback)
             (spec.Annotations ??= new())[RuntimeLoopbackAnnotation] = "up";
         else if (hc.NetworkMode != "host" && !string.IsNullOrEmpty(initPath))
             (spec.Hooks ??= new Hooks()).CreateRuntime = [new Hook { Path = initPath, Args = ["berth-init", "loopback-hook"] }];
@@ -307,7 +309,8 @@ public static class SpecBuilder
             if (ip == "host-gateway") ip = HostGateway(hostGatewayIp);
             sb.Append(ip).Append('\t').Append(name).Append('\n');
         }
-        if (!hostNet) sb.Append("127.0.1.1\t").Append(hostname).Append('\n');
+        // On a user network the name stands for the container's address there, as docker writes it.
+        if (!hostNet) sb.Append(r.Endpoints is { Count: > 0 } eps ? eps.Values.First().IPAddress : "127.0.1.1").Append('\t').Append(hostname).Append('\n');
         return sb.ToString();
     }
 

@@ -123,6 +123,9 @@ public static unsafe partial class LibC
     public static partial int unshare(int flags);
 
     [LibraryImport(Lib, SetLastError = true)]
+    public static partial int flock(int fd, int operation);
+
+    [LibraryImport(Lib, SetLastError = true)]
     public static partial int setsid();
 
     [LibraryImport(Lib)]
