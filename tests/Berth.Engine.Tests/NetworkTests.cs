@@ -67,7 +67,7 @@ public sealed class NetworkTests(DaemonFixture d) : IDisposable
             $"wget -q -O- http://{web}/passwd | head -1; wget -q -O- http://www/hostname; ip -o -4 addr show eth0; ip route; ping -c 1 -W 5 {gw} >/dev/null && echo gateway-ok");
         Ok(reach);
         Assert.Contains("root:x:0:0", reach.Stdout);
-        Assert.Contains(d.Docker("inspect", web, "--format", "{{.Id}}").Stdout.Trim()[..12], reach.Stdout); // web's hostname, read over HTTP
+        Assert.True(reach.Stdout.Contains(d.Docker("inspect", web, "--format", "{{.Id}}").Stdout.Trim()[..12]), reach.Stdout + reach.Stderr); // web's hostname, read over HTTP
         Assert.Contains($"inet {gw[..^1]}3/", reach.Stdout);
         Assert.Contains($"default via {gw} dev eth0", reach.Stdout);
         Assert.Contains("gateway-ok", reach.Stdout);
@@ -147,6 +147,44 @@ public sealed class NetworkTests(DaemonFixture d) : IDisposable
         Assert.Contains("network no-such-net not found", missing.Stderr);
         Assert.DoesNotContain("Unable to find image", missing.Stderr);
         Assert.NotEqual(0, d.Docker("inspect", c).Code); // no container was made
+    }
+
+    private static string HttpGet(int port, string path)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        return http.GetStringAsync($"http://127.0.0.1:{port}{path}").Result;
+    }
+
+    [Fact]
+    public void Published_ports_reach_the_container_on_the_default_bridge_and_on_a_user_network_and_close_at_stop()
+    {
+        string a = Name(), b = Name(), taken = Name(), net = Name("n");
+        Ok(d.Docker("run", "-d", "--name", a, "-p", "127.0.0.1::80", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc"));
+        var port = d.Docker("port", a, "80");
+        Ok(port);
+        Assert.Matches(@"^127\.0\.0\.1:\d+$", port.Stdout.Trim());
+        int hostPort = int.Parse(port.Stdout.Trim().Split(':')[1]);
+        Assert.StartsWith("root:x:0:0", HttpGet(hostPort, "/passwd"));
+        Assert.Contains($"127.0.0.1:{hostPort}->80/tcp", d.Docker("ps", "--filter", "name=" + a, "--format", "{{.Ports}}").Stdout);
+
+        // The same host port again: the start fails as docker's does, and nothing of the second container runs.
+        var clash = d.Docker("run", "-d", "--name", taken, "-p", $"127.0.0.1:{hostPort}:80", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc");
+        Assert.NotEqual(0, clash.Code);
+        Assert.Contains("port is already allocated", clash.Stderr);
+        Assert.Equal("created", d.Docker("inspect", taken, "--format", "{{.State.Status}}").Stdout.Trim());
+
+        Ok(d.Docker("stop", "-t", "0", a));
+        Assert.ThrowsAny<Exception>(() => HttpGet(hostPort, "/passwd"));
+        Assert.Equal("", d.Docker("port", a).Stdout.Trim());
+
+        // A container on a user network, -P with its exposed port.
+        Ok(d.Docker("network", "create", net));
+        Ok(d.Docker("run", "-d", "--name", b, "--network", net, "--expose", "80", "-P", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc"));
+        int pb = int.Parse(d.Docker("port", b, "80").Stdout.Split('\n')[0].Trim().Split(':')[1]);
+        Assert.StartsWith("root:x:0:0", HttpGet(pb, "/passwd"));
+
+        var bad = d.Docker("run", "--rm", "-p", "127.0.0.1:99999:80", "busybox", "true");
+        Assert.NotEqual(0, bad.Code);
     }
 
     [Fact]

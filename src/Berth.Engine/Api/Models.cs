@@ -248,6 +248,8 @@ public sealed class ContainerRecord
     public List<string>? VolumesFromBinds { get; set; }
     /// <summary>The container's places on user networks, by network id.</summary>
     public Dictionary<string, Berth.Engine.Networks.EndpointRecord>? Endpoints { get; set; }
+    /// <summary>The ports published while it runs, with the host ports actually bound (-P and -p PORT pick one).</summary>
+    public List<Berth.Engine.Networks.PortMapping>? PublishedPorts { get; set; }
 }
 
 public sealed class ContainerInspect
@@ -440,7 +442,18 @@ public sealed class RuntimeProcessEntry
     [JsonPropertyName("pid")] public int Pid { get; set; }
 }
 
+/// <summary>One entry of the container list's Ports (docker's types.Port): IP and PublicPort only when published.</summary>
+public sealed class SummaryPort
+{
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? IP { get; set; }
+    public int PrivatePort { get; set; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public int PublicPort { get; set; }
+    public string Type { get; set; } = "tcp";
+}
+
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(SummaryPort))]
+[JsonSerializable(typeof(List<Dictionary<string, string>>))]
 [JsonSerializable(typeof(ContainerRecord))]
 [JsonSerializable(typeof(CreateRequest))]
 [JsonSerializable(typeof(ContainerInspect))]

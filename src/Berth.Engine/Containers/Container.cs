@@ -17,6 +17,8 @@ public sealed class Container
     public Dictionary<string, ExecSession> Execs { get; } = new();
     public bool Removing { get; set; }
     public CancellationTokenSource? Monitor { get; set; }
+    /// <summary>The listeners of its published ports while it runs.</summary>
+    public List<Berth.Engine.Networks.PortProxy>? Proxies { get; set; }
     /// <summary>docker's create warnings (answered once, not kept).</summary>
     public List<string> CreateWarnings { get; set; } = [];
     /// <summary>The pending automatic restart (its back-off wait); cancelled by stop, kill and remove.</summary>

@@ -161,7 +161,7 @@ public sealed partial class ContainerService
             throw;
         }
         // Its own /etc/hosts, with the peers running now, is there before its process starts.
-        File.WriteAllText(c.R.HostsPath, HostsWithPeers(c.R));
+        lock (_hostsLock) RewriteInPlace(c.R.HostsPath, HostsWithPeers(c.R));
         return ns;
     }
 
@@ -220,11 +220,34 @@ public sealed partial class ContainerService
     private void RefreshHosts(IEnumerable<string> networkIds)
     {
         var ids = networkIds.ToHashSet();
-        foreach (var c in _containers.Values.Where(x => x.Running && x.R.Endpoints?.Keys.Any(ids.Contains) == true).ToList())
+        lock (_hostsLock)
+            foreach (var c in _containers.Values.Where(x => x.Running && x.R.Endpoints?.Keys.Any(ids.Contains) == true).ToList())
+            {
+                try { RewriteInPlace(c.R.HostsPath, HostsWithPeers(c.R)); }
+                catch (IOException) { } // removed meanwhile
+            }
+    }
+
+    private readonly object _hostsLock = new();
+
+    /// <summary>
+    /// The new text over the old in the same inode, then cut to its length: a process reading the file
+    /// meanwhile never finds it empty (a truncate first, as File.WriteAllText does, would show it an
+    /// empty /etc/hosts: "bad address"). Unchanged text is not written at all.
+    /// </summary>
+    private static void RewriteInPlace(string path, string text)
+    {
+        byte[] bytes = Encoding.UTF8.GetBytes(text);
+        using var f = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite);
+        if (f.Length == bytes.Length)
         {
-            try { File.WriteAllText(c.R.HostsPath, HostsWithPeers(c.R)); }
-            catch (IOException) { } // removed meanwhile
+            var old = new byte[bytes.Length];
+            f.ReadExactly(old);
+            if (old.AsSpan().SequenceEqual(bytes)) return;
+            f.Position = 0;
         }
+        f.Write(bytes);
+        f.SetLength(bytes.Length);
     }
 
     private string HostsWithPeers(ContainerRecord r)

@@ -20,6 +20,15 @@ public sealed partial class ContainerService
         inspect.GraphDriver.Name = inspect.Driver;
         inspect.NetworkSettings.SandboxKey = r.State.Pid > 0 ? $"/proc/{r.State.Pid}/ns/net" : "";
         inspect.NetworkSettings.Networks = NetworksOf(r);
+        inspect.NetworkSettings.Ports = PortsOf(r, c.Running);
+        if (r.Endpoints?.Count > 0 && r.Endpoints.Values.FirstOrDefault(e => Networks.Find(e.NetworkId)?.Name == r.HostConfig.NetworkMode) is { } own)
+        {
+            // docker fills the top-level fields from the network the container was created on.
+            inspect.NetworkSettings.IPAddress = own.IPAddress;
+            inspect.NetworkSettings.IPPrefixLen = own.IPPrefixLen;
+            inspect.NetworkSettings.Gateway = own.Gateway;
+            inspect.NetworkSettings.MacAddress = own.MacAddress;
+        }
         void AddMount(string type, string? name, string source, string destination, string mode, bool rw, string propagation)
         {
             var m = new Dictionary<string, JsonElement>
@@ -148,6 +157,7 @@ public sealed partial class ContainerService
             HostConfig = new SummaryHostConfig { NetworkMode = r.HostConfig.NetworkMode },
         };
         s.NetworkSettings.Networks = NetworksOf(r);
+        s.Ports = SummaryPortsOf(r, c.Running);
         return s;
     }
 

@@ -165,6 +165,7 @@ public sealed partial class ContainerService
                 Healthcheck = healthcheck,
             },
         };
+        PortRequests(record, warnings); // bad port specifications are refused here, not at start
         if (userNetwork is not null)
         {
             var (aliases, ip) = EndpointRequest(req.NetworkingConfig, userNetwork);
@@ -289,8 +290,20 @@ public sealed partial class ContainerService
 
     private async Task StartLockedAsync(Container c)
     {
+        EngineTiming.Mark(c.Id, "start");
+        // Published ports first: a port taken by another program fails the start before anything is made.
+        var proxies = BindPorts(c.R);
+        try { await StartWithPortsLockedAsync(c, proxies); }
+        catch
+        {
+            foreach (var p in proxies) p.Dispose();
+            throw;
+        }
+    }
+
+    private async Task StartWithPortsLockedAsync(Container c, List<Berth.Engine.Networks.PortProxy> proxies)
+    {
         string id = c.Id, bundle = BundleDir(id), rootfs = Path.Combine(bundle, "rootfs");
-        EngineTiming.Mark(id, "start");
         Directory.CreateDirectory(rootfs);
         LibC.umount2(rootfs, MNT.DETACH); // a mount left behind by a shim that was killed
         // state left by a shim that was killed (a shim deletes it before it reports the exit)
@@ -349,6 +362,7 @@ public sealed partial class ContainerService
         s.Status = "running"; s.Running = true; s.Paused = false; s.Restarting = false; s.Pid = pid; s.ExitCode = 0; s.Error = ""; s.OOMKilled = false;
         s.StartedAt = Rfc3339(startedAt);
         c.R.HasShim = true;
+        ServePorts(c, proxies);
         Persist(c, durable: false);
         StartHealthMonitor(c);
         if (c.R.Endpoints is { Count: > 0 } eps) RefreshHosts(eps.Keys);
@@ -471,6 +485,7 @@ public sealed partial class ContainerService
             c.R.HasShim = false;
             c.Shim = null;
             StopHealthMonitor(c);
+            ClosePorts(c);
             LibC.umount2(Path.Combine(BundleDir(c.Id), "rootfs"), MNT.DETACH);
             if (c.R.Endpoints is { Count: > 0 } eps)
             {
@@ -728,6 +743,7 @@ public sealed partial class ContainerService
                 c.Shim = shim;
                 StartMonitor(c, shim);
                 StartHealthMonitor(c);
+                RestorePorts(c);
             }
             else
             {

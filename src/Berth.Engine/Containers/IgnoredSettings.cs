@@ -12,8 +12,6 @@ public static class IgnoredSettings
 {
     private static readonly (string Field, string What)[] Unsupported =
     [
-        ("PortBindings", "published ports (-p)"),
-        ("PublishAllPorts", "published ports (-P)"),
         ("Links", "links (--link)"),
         ("DeviceRequests", "device requests (--gpus)"),
         ("BlkioWeightDevice", "per-device block I/O weights (--blkio-weight-device)"),
@@ -35,7 +33,7 @@ public static class IgnoredSettings
         if (extra is null) return;
         foreach (var (field, what) in Unsupported)
             if (extra.TryGetValue(field, out var v) && IsSet(v))
-                warnings.Add($"{what}{Describe(v)}: not supported by berthd yet, ignored{(field is "PortBindings" or "PublishAllPorts" or "Links" ? " (there is no bridge network yet: the container has loopback only)" : "")}.");
+                warnings.Add($"{what}{Describe(v)}: not supported by berthd yet, ignored{(field is "Links" ? " (use a user-defined network: its containers find each other by name)" : "")}.");
         if (extra.TryGetValue("MemorySwappiness", out var sw) && sw.ValueKind == JsonValueKind.Number && sw.GetInt64() != -1)
             warnings.Add("memory swappiness (--memory-swappiness): not supported by berthd yet, ignored.");
         if (Str(extra, "CgroupnsMode") is { Length: > 0 } cg && cg != "host")

@@ -51,6 +51,13 @@ public static class NetNamespace
         try { File.Delete(path); } catch (IOException) { }
     }
 
+    /// <summary>
+    /// A socket(2) of the namespace at <paramref name="path"/> (a socket keeps the namespace it was made in):
+    /// how berthd reaches a container's own 127.0.0.1 for a published port. Returns the fd (close-on-exec).
+    /// </summary>
+    public static int Socket(string path, int domain, int type, int protocol) =>
+        OnOwnThread(() => RunIn(path, () => Errno.Check(LibC.socket(domain, type | O.CLOEXEC, protocol), $"socket in {path}")));
+
     /// <summary>Runs <paramref name="action"/> on the calling thread while it stands in the namespace at <paramref name="path"/>.</summary>
     internal static T RunIn<T>(string path, Func<T> action)
     {
