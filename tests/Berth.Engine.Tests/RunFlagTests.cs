@@ -23,9 +23,10 @@ public sealed class RunFlagTests(DaemonFixture d) : IClassFixture<DaemonFixture>
     [Fact]
     public void SettingsBerthdDoesNotCarryOutAreWarnedAboutNotDropped()
     {
-        var r = d.Docker("run", "--rm", "-p", "18081:80", "-p", "127.0.0.1:18082:81/udp", "--memory-swappiness", "10", "--cgroupns", "private", "busybox", "true");
+        var r = d.Docker("run", "--rm", "-p", "127.0.0.1::80", "-p", "127.0.0.1:18082:81/udp", "--memory-swappiness", "10", "--cgroupns", "private", "busybox", "true");
         Assert.True(r.Code == 0, r.Stderr);
-        Assert.Contains("WARNING: published ports (-p) 80/tcp, 81/udp: not supported by berthd yet, ignored (there is no bridge network yet: the container has loopback only).", r.Stderr);
+        Assert.Contains("WARNING: published port 81/udp: only TCP ports are published by berthd, ignored.", r.Stderr);
+        Assert.DoesNotContain("80/tcp", r.Stderr); // TCP ports are published (NetworkTests)
         Assert.Contains("WARNING: memory swappiness (--memory-swappiness): not supported by berthd yet, ignored.", r.Stderr);
         Assert.Contains("WARNING: cgroup namespace mode \"private\" (--cgroupns)", r.Stderr);
         // docker's zero values (every field the CLI sends) warn about nothing
