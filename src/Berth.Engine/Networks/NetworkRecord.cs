@@ -12,7 +12,7 @@ public sealed class NetworkRecord
     /// <summary>IPv4 subnet in CIDR form (the network address, e.g. 172.18.0.0/16).</summary>
     public string Subnet { get; set; } = "";
     public string Gateway { get; set; } = "";
-    /// <summary>Whether the subnet was given by the user (shown in IPAM.Config as docker does either way).</summary>
+    /// <summary>--internal: its containers get no default route through the gateway.</summary>
     public bool Internal { get; set; }
     public bool Attachable { get; set; }
     public Dictionary<string, string> Labels { get; set; } = new();
