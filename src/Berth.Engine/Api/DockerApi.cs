@@ -231,6 +231,7 @@ public static class DockerApi
         ContainerArchiveEndpoints.Map(app, cs);
         SystemEndpoints.Map(app, cs);
         VolumeEndpoints.Map(app, cs);
+        BuildEndpoint.Map(app, cs, cs.Options);
 
         // ---- events ----
         app.MapGet("/events", async ctx => await EventsEndpoint.WriteAsync(ctx, cs.Events));

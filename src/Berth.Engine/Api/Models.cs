@@ -453,6 +453,7 @@ public sealed class SummaryPort
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(SummaryPort))]
+[JsonSerializable(typeof(List<string>))]
 [JsonSerializable(typeof(List<Dictionary<string, string>>))]
 [JsonSerializable(typeof(ContainerRecord))]
 [JsonSerializable(typeof(CreateRequest))]

@@ -63,7 +63,7 @@ public sealed partial class ContainerService
     }
 
     /// <summary>The writable layer as an OCI layer tar.</summary>
-    private static void WriteDiffLayer(string upper, Stream output)
+    internal static void WriteDiffLayer(string upper, Stream output)
     {
         int fd = LibC.open(upper, O.PATH | O.DIRECTORY | O.CLOEXEC, 0);
         if (fd < 0) throw new Berth.Linux.LinuxException(Errno.Last, $"open {upper}");

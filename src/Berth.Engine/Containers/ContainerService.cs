@@ -24,6 +24,7 @@ namespace Berth.Engine.Containers;
 public sealed partial class ContainerService
 {
     private readonly EngineOptions _o;
+    internal EngineOptions Options => _o;
     private readonly ConcurrentDictionary<string, Container> _containers = new();
     private readonly ConcurrentDictionary<string, ExecSession> _execs = new();
     private readonly object _nameLock = new();

@@ -20,14 +20,16 @@ public sealed partial class ImageService
     /// diff id; the config is the parent's with the new diff id, config and a history entry; the layer is
     /// extracted into a snapshot like a pulled one. Returns the new image id.
     /// </summary>
-    public string CommitImage(CommitRequest request, Action<Stream> writeLayer)
+    /// <remarks>A null <paramref name="writeLayer"/> makes an image of the parent's layers with only a new config
+    /// (a builder's ENV, CMD, LABEL...), its history entry marked empty_layer as docker's.</remarks>
+    public string CommitImage(CommitRequest request, Action<Stream>? writeLayer)
     {
         var target = request.Reference is null ? null : ImageReference.Parse(request.Reference);
         if (target?.Digest is not null) throw new ImageException($"cannot commit to a digest reference: {request.Reference}");
         return AsWriter(() => CommitCore(request, target, writeLayer));
     }
 
-    private string CommitCore(CommitRequest r, ImageReference? target, Action<Stream> writeLayer)
+    private string CommitCore(CommitRequest r, ImageReference? target, Action<Stream>? writeLayer)
     {
         ImageConfig? parent = null;
         ImageManifest? parentManifest = null;
@@ -38,10 +40,11 @@ public sealed partial class ImageService
             parentManifest = ManifestOf(rec);
         }
 
-        Digest layer;
-        long size;
-        using (var w = Content.BeginWrite(null, null))
+        Digest? layer = null;
+        long size = 0;
+        if (writeLayer is not null)
         {
+            using var w = Content.BeginWrite(null, null);
             writeLayer(w);
             size = w.Written;
             layer = w.Commit();
@@ -50,9 +53,9 @@ public sealed partial class ImageService
         var now = DateTimeOffset.UtcNow;
         var host = Manifests.HostPlatform();
         var history = parent?.History?.ToList() ?? [];
-        history.Add(new HistoryEntry { Created = now, CreatedBy = r.CreatedBy, Author = Empty(r.Author), Comment = Empty(r.Comment) });
+        history.Add(new HistoryEntry { Created = now, CreatedBy = r.CreatedBy, Author = Empty(r.Author), Comment = Empty(r.Comment), EmptyLayer = layer is null ? true : (bool?)null });
         var diffIds = parent?.RootFs.DiffIds.ToList() ?? [];
-        diffIds.Add(layer.ToString());
+        if (layer is not null) diffIds.Add(layer.ToString()!);
         var cfg = new ImageConfig
         {
             Created = now,
@@ -66,7 +69,7 @@ public sealed partial class ImageService
             Comment = Empty(r.Comment),
         };
         var layers = parentManifest?.Layers.ToList() ?? [];
-        layers.Add(new Descriptor { MediaType = MediaTypes.OciLayer, Digest = layer.ToString(), Size = size });
+        if (layer is not null) layers.Add(new Descriptor { MediaType = MediaTypes.OciLayer, Digest = layer.ToString()!, Size = size });
         byte[] cfgBytes = JsonSerializer.SerializeToUtf8Bytes(cfg, ImagesJsonContext.Default.ImageConfig);
         var record = BuildRecord(cfgBytes, Digest.Of(cfgBytes), MediaTypes.OciConfig, layers, cfg);
         FinishLoad([(record, target is null ? [] : [target.ToString()])]);
