@@ -46,7 +46,7 @@ internal static class BuildEndpoint
                     try
                     {
                         var b = new Builder(cs, text => { if (!quiet) messages.Writer.TryWrite(Message("stream", text)); });
-                        string id = await b.BuildAsync(new BuildRequest(context, dockerfile, tags, buildArgs, labels, quiet));
+                        string id = await b.BuildAsync(new BuildRequest(context, dockerfile, tags, buildArgs, labels));
                         messages.Writer.TryWrite(ImageJson.Write(w => { w.WriteStartObject(); w.WriteStartObject("aux"); w.WriteString("ID", id); w.WriteEndObject(); w.WriteEndObject(); }) + "\r\n");
                         if (quiet) messages.Writer.TryWrite(Message("stream", id + "\n"));
                         foreach (var t in tags) cs.Events.Publish("image", "tag", id, new() { ["name"] = t });

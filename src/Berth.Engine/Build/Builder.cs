@@ -14,7 +14,7 @@ namespace Berth.Engine.Build;
 
 /// <summary>What POST /build asks for.</summary>
 public sealed record BuildRequest(string ContextDir, string DockerfileName, IReadOnlyList<string> Tags,
-    IReadOnlyDictionary<string, string?> BuildArgs, IReadOnlyDictionary<string, string> Labels, bool Quiet);
+    IReadOnlyDictionary<string, string?> BuildArgs, IReadOnlyDictionary<string, string> Labels);
 
 /// <summary>
 /// docker's classic builder (POST /build, what `docker build` uses without BuildKit and what
@@ -35,6 +35,7 @@ public sealed class Builder(ContainerService cs, Action<string> say)
     private readonly Dictionary<string, string> _args = new();       // ARG values in scope
     private readonly Dictionary<string, string?> _declared = new();  // ARGs declared in this stage
     private List<string> _shell = ["/bin/sh", "-c"];
+    private bool _started;                  // past the FROM (ARGs before it are meta ARGs, for FROM only)
 
     public async Task<string> BuildAsync(BuildRequest req)
     {
@@ -151,8 +152,6 @@ public sealed class Builder(ContainerService cs, Action<string> say)
                 break;
         }
     }
-
-    private bool _started;
 
     private void ApplyChange(Instruction s, string change)
     {
