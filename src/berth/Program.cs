@@ -203,6 +203,9 @@ public static class Program
         Volumes:
           volume create, volume ls, volume inspect, volume rm, volume prune
 
+        Networks:
+          network create, network ls, network inspect, network rm, network connect, network disconnect, network prune
+
         System:
           version, info, events, system df, system prune, login, logout
 

@@ -251,6 +251,42 @@ public sealed class BerthCliTests(DaemonFixture d)
     }
 
     [Fact]
+    public void NetworkCommandsConnectContainersAndPublishPorts()
+    {
+        string n = Name(), web = Name(), tag = Name();
+        var created = Berth("network", "create", "--label", "t=" + tag, n);
+        Ok(created);
+        string id = created.Stdout.Trim();
+        Assert.Equal(64, id.Length);
+        var ls = Berth("network", "ls", "--filter", "label=t=" + tag);
+        Ok(ls);
+        Assert.Matches($@"^NETWORK ID\s+NAME\s+DRIVER\s+SCOPE\n{id[..12]}\s+{n}\s+bridge\s+local\n$", ls.Stdout);
+        Assert.Contains("bridge\nhost\nnone\n", Berth("network", "ls", "--format", "{{.Name}}").Stdout);
+        Assert.Equal($"{n} {tag}\n", Berth("network", "inspect", "--format", "{{.Name}} {{index .Labels \"t\"}}", n).Stdout);
+
+        Ok(Berth("run", "-d", "--name", web, "-p", "127.0.0.1::80", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc"));
+        Ok(Berth("network", "connect", "--alias", "site", n, web));
+        var reach = Berth("run", "--rm", "--network", n, "busybox", "wget", "-q", "-O-", "http://site/passwd");
+        Ok(reach);
+        Assert.StartsWith("root:x:0:0", reach.Stdout);
+        var port = Berth("port", web, "80");
+        Ok(port);
+        int hostPort = int.Parse(port.Stdout.Trim().Split(':')[^1]);
+        using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) })
+            Assert.StartsWith("root:x:0:0", http.GetStringAsync($"http://127.0.0.1:{hostPort}/passwd").Result);
+
+        var inUse = Berth("network", "rm", n);
+        Assert.Equal(1, inUse.Code);
+        Assert.Contains("has active endpoints", Assert.Single(inUse.ErrLines));
+        Ok(Berth("network", "disconnect", n, web));
+        Ok(Berth("rm", "-f", web));
+        var prune = Berth("network", "prune", "-f", "--filter", "label=t=" + tag);
+        Ok(prune);
+        Assert.Equal($"Deleted Networks:\n{n}\n\n", prune.Stdout);
+        Assert.Contains("not found", Assert.Single(Berth("network", "rm", n).ErrLines));
+    }
+
+    [Fact]
     public void VolumeCommandsAndContainerPrune()
     {
         string v = Name(), c = Name(), tag = Name();

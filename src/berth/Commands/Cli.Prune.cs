@@ -29,7 +29,7 @@ public sealed partial class EngineCommands
         bool all = hasAll && a.Flag("all");
         if (!Confirm(a.Flag("force"), command, warning(all))) return 0;
         long reclaimed = await prune(a.Values("filter").ToList(), all);
-        Out.WriteLine($"Total reclaimed space: {Formatting.Size(reclaimed)}");
+        if (reclaimed >= 0) Out.WriteLine($"Total reclaimed space: {Formatting.Size(reclaimed)}"); // -1: nothing to tell (networks)
         return 0;
     }
 

@@ -35,7 +35,7 @@ public sealed partial class EngineCommands : IDisposable
         "run", "create", "start", "stop", "restart", "kill", "rm", "ps", "logs", "exec", "attach", "inspect", "top", "stats",
         "pause", "unpause", "rename", "wait", "port", "cp", "diff", "commit", "export", "update", "images", "pull", "push", "tag",
         "rmi", "save", "load", "history", "import", "events", "version", "info", "system", "login", "logout", "container", "image",
-        "volume",
+        "volume", "network",
     ];
 
     public async Task<int> RunAsync(string command, List<string> argv, CancellationToken ct)
@@ -112,6 +112,7 @@ public sealed partial class EngineCommands : IDisposable
             "container-prune" => await ContainerPrune(argv, ct),
             "system-prune" => await SystemPrune(argv, ct),
             "volume" => await Volume(argv, ct),
+            "network" => await Network(argv, ct),
             _ => throw new UsageException($"'{command}' is not a berth command. See 'berth --help'"),
         };
     }
