@@ -93,6 +93,36 @@ public sealed class BuildTests(DaemonFixture d) : IDisposable
     }
 
     [Fact]
+    public void A_multi_stage_build_copies_from_an_earlier_stage_and_keeps_only_the_last()
+    {
+        Write("src.txt", "source\n");
+        Write("Dockerfile", """
+            ARG BASE=busybox
+            FROM $BASE AS builder
+            WORKDIR /work
+            COPY src.txt .
+            RUN tr a-z A-Z < src.txt > out.txt && mkdir -p /work/dir && echo nested > /work/dir/n.txt
+            FROM scratch AS empty
+            FROM busybox
+            COPY --from=builder /work/out.txt /result.txt
+            COPY --from=0 /work/dir /copied/
+            RUN cat /result.txt /copied/n.txt && test ! -e /work
+            CMD ["cat", "/result.txt"]
+            """);
+        string tag = Tag(), before = Leftovers();
+        var b = Build("-t", tag);
+        Ok(b);
+        Assert.Contains("SOURCE\nnested\n", b.Stdout);
+        Assert.Equal("SOURCE\n", d.Docker("run", "--rm", tag).Stdout);
+        Assert.Equal(before, Leftovers()); // the earlier stages' images went with the step containers
+
+        Write("Dockerfile", "FROM busybox\nCOPY --from=nosuchstage /x /y\n");
+        Assert.Contains("no build stage and no local image of that name", Build().Stderr);
+        Write("Dockerfile", "FROM busybox AS one\nFROM busybox\nCOPY --from=one /nope /y\n");
+        Assert.Contains("file not found in stage one", Build().Stderr);
+    }
+
+    [Fact]
     public void A_failing_step_or_a_bad_dockerfile_fails_the_build_with_dockers_message_and_leaves_nothing()
     {
         Write("Dockerfile", "FROM busybox\nRUN echo started && exit 3\n");

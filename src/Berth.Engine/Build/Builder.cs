@@ -35,11 +35,16 @@ public sealed class Builder(ContainerService cs, Action<string> say)
     private readonly Dictionary<string, string> _args = new();       // ARG values in scope
     private readonly Dictionary<string, string?> _declared = new();  // ARGs declared in this stage
     private List<string> _shell = ["/bin/sh", "-c"];
-    private bool _started;                  // past the FROM (ARGs before it are meta ARGs, for FROM only)
+    private bool _started;                  // past the first FROM (ARGs before it are meta ARGs, for FROM only)
+    private readonly Dictionary<string, string> _stages = new(StringComparer.OrdinalIgnoreCase); // finished stages: index and AS name -> image
+    private int _stage = -1;
+    private string? _alias;
+    private string _work = Path.GetTempPath(); // the build's own folder (beside the context), for the copies' tars
 
     public async Task<string> BuildAsync(BuildRequest req)
     {
         var steps = Dockerfile.Parse(ReadDockerfile(req));
+        _work = Path.GetDirectoryName(Path.GetFullPath(req.ContextDir))!;
         try
         {
             var meta = new Dictionary<string, string>();
@@ -163,13 +168,22 @@ public sealed class Builder(ContainerService cs, Action<string> say)
 
     private async Task From(Instruction s, BuildRequest req, Dictionary<string, string> meta)
     {
-        if (_started) throw new BuildException($"Dockerfile line {s.Line}: multi-stage builds (a second FROM) are not supported by berthd's builder yet");
+        if (_started) FinishStage();
         _started = true;
+        _stage++;
         var words = Dockerfile.Words(Dockerfile.Expand(s.Args[0], meta));
         if (words.Count is not (1 or 3) || words.Count == 3 && !words[1].Equals("AS", StringComparison.OrdinalIgnoreCase))
             throw new BuildException($"Dockerfile line {s.Line}: FROM takes an image and optionally AS NAME");
+        _alias = words.Count == 3 ? words[2] : null;
         string image = words[0];
         if (image == "scratch") { _image = null; _config = new(); return; }
+        if (_stages.TryGetValue(image, out var earlier))
+        {
+            _image = earlier;
+            _config = _images.GetConfig(earlier).Config ?? new();
+            say($" ---> {Short(_image)}\n");
+            return;
+        }
         try
         {
             var rec = _images.Resolve(image);
@@ -192,6 +206,21 @@ public sealed class Builder(ContainerService cs, Action<string> say)
             }
         }
         say($" ---> {Short(_image)}\n");
+    }
+
+    /// <summary>A FROM after the first: the stage so far becomes an image others can name, and a new one begins.</summary>
+    private void FinishStage()
+    {
+        string done = CurrentImage();
+        _stages[_stage.ToString(System.Globalization.CultureInfo.InvariantCulture)] = done;
+        if (_alias is not null) _stages[_alias] = done;
+        _image = null;
+        _config = new();
+        _configDirty = false;
+        _pendingHistory.Clear();
+        _declared.Clear();
+        _args.Clear();
+        _shell = ["/bin/sh", "-c"];
     }
 
     /// <summary>The current config as an image (if it changed), so a container can be made from it.</summary>
@@ -288,19 +317,48 @@ public sealed class Builder(ContainerService cs, Action<string> say)
     {
         var words = s.Json ? s.Args.Select(a => Dockerfile.Expand(a, Vars())).ToList() : Dockerfile.Words(Text(s));
         if (words.Count < 2) throw new BuildException($"Dockerfile line {s.Line}: {s.Keyword} requires at least two arguments: a source and a destination");
-        if (s.Flags.ContainsKey("from")) throw new BuildException($"Dockerfile line {s.Line}: {s.Keyword} --from (multi-stage) is not supported by berthd's builder yet");
         var owner = s.Flags.TryGetValue("chown", out var chown) ? ParseOwner(chown, s.Line) : (0u, 0u);
         string dest = words[^1];
         // "dir/", "." and "dir/." name a directory, as docker's builder reads them.
         bool destIsDir = dest.EndsWith('/') || dest == "." || dest.EndsWith("/.", StringComparison.Ordinal);
         if (!dest.StartsWith('/')) dest = Path.Combine(_config.WorkingDir ?? "/", dest);
         dest = "/" + SnapshotPath.Clean(dest);
+        // --from=STAGE|IMAGE: the sources come from that image's root, mounted through a container of it.
+        Container? fromContainer = null;
+        ContainerService.ContainerRoot? fromRoot = null;
+        if (s.Flags.TryGetValue("from", out var from))
+        {
+            if (s.Keyword == "ADD") throw new BuildException($"Dockerfile line {s.Line}: ADD does not take --from (use COPY --from)");
+            string image = _stages.TryGetValue(from, out var st) ? st : ResolveOrThrow(from, s.Line);
+            fromContainer = cs.Create(new CreateRequest { Image = image, Cmd = ["true"], Entrypoint = [], HostConfig = new HostConfig { NetworkMode = "none" } }, null);
+        }
+        using var context = fromContainer is null ? new RootedPath(req.ContextDir) : null;
+        try
+        {
+            if (fromContainer is not null) fromRoot = await cs.OpenRootAsync(fromContainer, processView: false);
+            await CopyFrom(s, words, dest, destIsDir, owner, fromRoot?.Root ?? context!, fromRoot is null ? "build context" : $"stage {from}");
+        }
+        finally
+        {
+            fromRoot?.Dispose();
+            if (fromContainer is not null) await cs.RemoveAsync(fromContainer, force: true, volumes: true);
+        }
+    }
+
+    private string ResolveOrThrow(string image, int line)
+    {
+        try { return _images.Resolve(image).Id; }
+        catch (ImageException) { throw new BuildException($"Dockerfile line {line}: COPY --from={image}: no build stage and no local image of that name"); }
+    }
+
+    private async Task CopyFrom(Instruction s, List<string> words, string dest, bool destIsDir, (uint, uint) owner, RootedPath ctx, string where)
+    {
         var sources = new List<string>();
         foreach (var src in words.Take(words.Count - 1))
         {
             if (src.Contains("://")) throw new BuildException($"Dockerfile line {s.Line}: {s.Keyword} from a URL ({src}) is not supported by berthd's builder (no network access here)");
-            var found = Glob(req.ContextDir, src);
-            if (found.Count == 0) throw new BuildException($"COPY failed: file not found in build context or excluded by .dockerignore: stat {src}: file does not exist");
+            var found = Glob(ctx, src);
+            if (found.Count == 0) throw new BuildException($"COPY failed: file not found in {where} or excluded by .dockerignore: stat {src}: file does not exist");
             sources.AddRange(found);
         }
         var c = StepContainer(["true"], withArgs: false);
@@ -309,7 +367,6 @@ public sealed class Builder(ContainerService cs, Action<string> say)
             using (var root = await cs.OpenRootAsync(c, processView: false))
             {
                 bool many = sources.Count > 1 || destIsDir;
-                using var ctx = new RootedPath(req.ContextDir);
                 foreach (var rel in sources)
                 {
                     // Sources are opened inside the context: a symlink there cannot lead the copy to the host's files.
@@ -329,10 +386,10 @@ public sealed class Builder(ContainerService cs, Action<string> say)
                         if (probe >= 0) { LibC.close(probe); (targetDir, name) = (dest, Path.GetFileName(rel)); }
                         else (targetDir, name) = (Path.GetDirectoryName(dest.TrimEnd('/')) ?? "/", Path.GetFileName(dest.TrimEnd('/')));
                     }
-                    string tar = Path.Combine(req.ContextDir, "..", $"copy-{Guid.NewGuid():N}.tar");
+                    string tar = Path.Combine(_work, $"copy-{Guid.NewGuid():N}.tar");
                     try
                     {
-                        using (var f = File.Create(tar)) WriteSourceTar(req.ContextDir, rel, isDir ? null : name, f);
+                        using (var f = File.Create(tar)) WriteSourceTar(ctx, rel, isDir ? null : name, f);
                         Extract(root.Root, targetDir, owner, File.OpenRead(tar), keepOwners: false);
                     }
                     finally { File.Delete(tar); }
@@ -346,9 +403,8 @@ public sealed class Builder(ContainerService cs, Action<string> say)
     }
 
     /// <summary>A tar of one context entry: a file under <paramref name="name"/>, or a directory's contents at the top.</summary>
-    private static void WriteSourceTar(string context, string rel, string? name, Stream output)
+    private static void WriteSourceTar(RootedPath ctx, string rel, string? name, Stream output)
     {
-        using var ctx = new RootedPath(context);
         var w = new TarStreamWriter(output);
         string parent = Path.GetDirectoryName(rel) ?? "";
         int pfd = ctx.TryOpen(parent == "" ? "." : parent, O.DIRECTORY);
@@ -422,21 +478,26 @@ public sealed class Builder(ContainerService cs, Action<string> say)
     }
 
     /// <summary>Context entries matching a source: a plain path, or * and ? in its last component.</summary>
-    private static List<string> Glob(string context, string src)
+    private static List<string> Glob(RootedPath ctx, string src)
     {
         string clean = SnapshotPath.Clean(src);
         if (clean.Length == 0) return ["."];
         string name = Path.GetFileName(clean), dir = Path.GetDirectoryName(clean) ?? "";
         if (!name.Contains('*') && !name.Contains('?'))
         {
-            using var ctx = new RootedPath(context);
             int fd = ctx.TryOpen(clean);
             if (fd < 0) return [];
             LibC.close(fd);
             return [clean];
         }
-        string d = Path.Combine(context, dir);
-        if (!Directory.Exists(d)) return [];
-        return Directory.EnumerateFileSystemEntries(d, name).Select(p => Path.GetRelativePath(context, p)).OrderBy(p => p, StringComparer.Ordinal).ToList();
+        // The directory is opened inside the root first: a symlink on the way cannot list a host directory.
+        int dfd = ctx.TryOpen(dir == "" ? "." : dir, O.DIRECTORY);
+        if (dfd < 0) return [];
+        try
+        {
+            return Directory.EnumerateFileSystemEntries(RootedPath.FdPath(dfd), name)
+                .Select(p => dir == "" ? Path.GetFileName(p) : dir + "/" + Path.GetFileName(p)).OrderBy(p => p, StringComparer.Ordinal).ToList();
+        }
+        finally { LibC.close(dfd); }
     }
 }
