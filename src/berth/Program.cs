@@ -198,7 +198,7 @@ public static class Program
           pause, unpause, rename, wait, port, cp, diff, commit, export, update, container prune
 
         Images:
-          images, pull, push, tag, rmi, save, load, history, import, image ls|rm|inspect|...
+          images, pull, push, tag, rmi, save, load, history, import, build, image ls|rm|inspect|...
 
         Volumes:
           volume create, volume ls, volume inspect, volume rm, volume prune

@@ -251,6 +251,38 @@ public sealed class BerthCliTests(DaemonFixture d)
     }
 
     [Fact]
+    public void BuildSendsTheContextWithoutWhatDockerignoreExcludes()
+    {
+        string ctx = Path.Combine(d.Root, "ctx-" + Name());
+        Directory.CreateDirectory(Path.Combine(ctx, "logs"));
+        File.WriteAllText(Path.Combine(ctx, "keep.txt"), "kept\n");
+        File.WriteAllText(Path.Combine(ctx, "logs", "big.log"), "noise\n");
+        File.WriteAllText(Path.Combine(ctx, ".dockerignore"), "logs\n*.secret\n");
+        File.WriteAllText(Path.Combine(ctx, "x.secret"), "hidden\n");
+        string outside = Path.Combine(d.Root, "Other.Dockerfile-" + Name());
+        File.WriteAllText(outside, "FROM busybox\nARG WHO\nCOPY . /ctx/\nRUN echo \"by $WHO\" > /ctx/who\nCMD [\"sh\", \"-c\", \"ls -A /ctx; cat /ctx/who\"]\n");
+        string tag = "cli" + Name() + ":1";
+        var built = Berth("build", "-t", tag, "-f", outside, "--build-arg", "WHO=berth", ctx);
+        Ok(built);
+        Assert.Contains("Successfully tagged " + tag, built.Stdout);
+        var run = Berth("run", "--rm", tag);
+        Ok(run);
+        Assert.Contains("keep.txt", run.Stdout);
+        Assert.Contains(".dockerignore", run.Stdout);
+        Assert.DoesNotContain("logs", run.Stdout);
+        Assert.DoesNotContain("x.secret", run.Stdout);
+        Assert.EndsWith("by berth\n", run.Stdout);
+        var quiet = Berth("build", "-q", "-f", outside, ctx);
+        Ok(quiet);
+        Assert.Matches(@"^sha256:[0-9a-f]{64}\n$", quiet.Stdout);
+        File.WriteAllText(outside, "FROM busybox\nRUN exit 4\n");
+        var failed = Berth("build", "-f", outside, ctx);
+        Assert.Equal(1, failed.Code);
+        Assert.Contains("returned a non-zero code: 4", Assert.Single(failed.ErrLines.Where(l => !l.StartsWith("Sending", StringComparison.Ordinal))));
+        Berth("rmi", tag);
+    }
+
+    [Fact]
     public void NetworkCommandsConnectContainersAndPublishPorts()
     {
         string n = Name(), web = Name(), tag = Name();

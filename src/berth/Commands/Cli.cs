@@ -35,7 +35,7 @@ public sealed partial class EngineCommands : IDisposable
         "run", "create", "start", "stop", "restart", "kill", "rm", "ps", "logs", "exec", "attach", "inspect", "top", "stats",
         "pause", "unpause", "rename", "wait", "port", "cp", "diff", "commit", "export", "update", "images", "pull", "push", "tag",
         "rmi", "save", "load", "history", "import", "events", "version", "info", "system", "login", "logout", "container", "image",
-        "volume", "network",
+        "volume", "network", "build",
     ];
 
     public async Task<int> RunAsync(string command, List<string> argv, CancellationToken ct)
@@ -113,6 +113,7 @@ public sealed partial class EngineCommands : IDisposable
             "system-prune" => await SystemPrune(argv, ct),
             "volume" => await Volume(argv, ct),
             "network" => await Network(argv, ct),
+            "build" => await BuildImage(argv, ct),
             _ => throw new UsageException($"'{command}' is not a berth command. See 'berth --help'"),
         };
     }
