@@ -99,6 +99,8 @@ bench_stop_all() {
 		[ -S "$s" ] || continue
 		ids=$(docker -H "unix://$s" ps -aq 2>/dev/null)
 		[ -n "$ids" ] && docker -H "unix://$s" rm -f $ids >/dev/null 2>&1
+		# user networks: berthd's bridges are on the host
+		docker -H "unix://$s" network prune -f >/dev/null 2>&1
 	done
 	if [ -n "${DOCKERD_PID:-}" ]; then
 		kill "$DOCKERD_PID" 2>/dev/null
