@@ -98,4 +98,50 @@ public sealed class LiveRestoreTests(DaemonFixture d) : IClassFixture<DaemonFixt
         Ok(d.Docker("rm", "-f", counter, sleeper, tailer, quitter));
         foreach (var pid in pids.Values) WaitFor(() => !Directory.Exists($"/proc/{pid}"), $"pid {pid} to end");
     }
+
+    [Fact]
+    public void A_container_on_a_network_with_a_published_port_is_reachable_again_after_a_kill9_of_the_daemon()
+    {
+        string p = "ln" + Guid.NewGuid().ToString("N")[..8];
+        string net = p + "-net", web = p + "-web";
+        Ok(d.Docker("network", "create", net));
+        string netId = d.Docker("network", "inspect", "-f", "{{.Id}}", net).Stdout.Trim();
+        try
+        {
+            Ok(d.Docker("run", "-d", "--name", web, "--network", net, "--network-alias", "site", "-p", "127.0.0.1::80", "busybox", "httpd", "-f", "-p", "80", "-h", "/etc"));
+            int port = int.Parse(d.Docker("port", web, "80").Stdout.Trim().Split(':')[^1]);
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+            Assert.StartsWith("root:x:0:0", http.GetStringAsync($"http://127.0.0.1:{port}/passwd").Result);
+
+            d.KillDaemon();
+            try
+            {
+                // The bridge and the container's pair stay while no daemon runs (only the proxy is gone with it).
+                Assert.Contains($"br-{netId[..12]}", File.ReadAllText("/proc/net/dev"));
+            }
+            finally { d.StartDaemon(); }
+
+            Assert.Equal($"127.0.0.1:{port}", d.Docker("port", web, "80").Stdout.Trim());
+            string body = "";
+            WaitFor(() =>
+            {
+                try { body = http.GetStringAsync($"http://127.0.0.1:{port}/passwd").Result; return true; }
+                catch (AggregateException) { return false; }
+            }, "the published port after the restart", 15);
+            Assert.StartsWith("root:x:0:0", body);
+            var peer = d.Docker("run", "--rm", "--network", net, "busybox", "wget", "-q", "-O-", "http://site/group");
+            Ok(peer);
+            Assert.StartsWith("root:x:0:", peer.Stdout);
+
+            Ok(d.Docker("rm", "-f", web));
+            // Its pair is gone from the bridge (the restored daemon cleaned up after the container it found).
+            Assert.Empty(Directory.GetFileSystemEntries($"/sys/class/net/br-{netId[..12]}/brif"));
+        }
+        finally
+        {
+            d.Docker("rm", "-f", web);
+            d.Docker("network", "rm", net);
+        }
+        Assert.DoesNotContain($"br-{netId[..12]}", File.ReadAllText("/proc/net/dev"));
+    }
 }
