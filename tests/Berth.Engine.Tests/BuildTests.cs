@@ -123,6 +123,28 @@ public sealed class BuildTests(DaemonFixture d) : IDisposable
     }
 
     [Fact]
+    public void Healthcheck_and_onbuild_are_recorded_and_the_triggers_run_in_the_next_build()
+    {
+        string parent = Tag(), child = Tag();
+        Write("Dockerfile", "FROM busybox\nHEALTHCHECK --interval=5s --retries=2 CMD test -e /trig\nONBUILD RUN echo triggered > /trig\n");
+        Ok(Build("-t", parent));
+        Assert.Equal("[\"CMD-SHELL\",\"test -e /trig\"]|5s|2|[\"RUN echo triggered > /trig\"]",
+            d.Docker("inspect", parent, "--format", "{{json .Config.Healthcheck.Test}}|{{.Config.Healthcheck.Interval}}|{{.Config.Healthcheck.Retries}}|{{json .Config.OnBuild}}").Stdout.Trim());
+
+        Write("Dockerfile", $"FROM {parent}\nRUN cat /trig\n");
+        var b = Build("-t", child);
+        Ok(b);
+        Assert.Contains("# Executing 1 build trigger", b.Stdout);
+        Assert.Contains("triggered\n", b.Stdout);
+        Assert.Equal("null", d.Docker("inspect", child, "--format", "{{json .Config.OnBuild}}").Stdout.Trim());
+
+        Write("Dockerfile", "FROM busybox\nHEALTHCHECK --interval=soon CMD true\n");
+        Assert.Contains("not a duration", Build().Stderr);
+        Write("Dockerfile", "FROM busybox\nONBUILD FROM busybox\n");
+        Assert.Contains("isn't allowed as an ONBUILD trigger", Build().Stderr);
+    }
+
+    [Fact]
     public void A_failing_step_or_a_bad_dockerfile_fails_the_build_with_dockers_message_and_leaves_nothing()
     {
         Write("Dockerfile", "FROM busybox\nRUN echo started && exit 3\n");

@@ -140,8 +140,18 @@ public sealed class Builder(ContainerService cs, Action<string> say)
                 _configDirty = true;
                 break;
             case "HEALTHCHECK":
+                RequireImage(s);
+                _config.Healthcheck = Healthcheck(s);
+                _configDirty = true;
+                break;
             case "ONBUILD":
-                say($" ---> {s.Keyword} is recorded by docker but not by berthd's builder; skipped\n");
+                RequireImage(s);
+                string trigger = s.Args[0].Trim();
+                string first = trigger.Split(' ', 2)[0].ToUpperInvariant();
+                if (first is "ONBUILD" or "FROM" or "MAINTAINER") throw new BuildException($"Dockerfile line {s.Line}: {first} isn't allowed as an ONBUILD trigger");
+                Dockerfile.ParseInstruction(s.Line, trigger); // a bad trigger fails here, not in the image that uses it
+                (_config.OnBuild ??= []).Add(trigger);
+                _configDirty = true;
                 break;
             case "CMD":
             case "ENTRYPOINT":
@@ -156,6 +166,43 @@ public sealed class Builder(ContainerService cs, Action<string> say)
                 ApplyChange(s, $"{s.Keyword} {(s.Json ? JsonSerializer.Serialize(s.Args, EngineJsonContext.Default.ListString) : Text(s))}");
                 break;
         }
+    }
+
+    private void RequireImage(Instruction s)
+    {
+        if (!_started) throw new BuildException($"Dockerfile line {s.Line}: {s.Keyword} before FROM");
+    }
+
+    /// <summary>HEALTHCHECK [--interval=D --timeout=D --start-period=D --start-interval=D --retries=N] CMD command | NONE.</summary>
+    private static Berth.Images.Models.ImageHealthcheck Healthcheck(Instruction s)
+    {
+        string rest = s.Args[0].Trim();
+        string word = rest.Split([' ', '\t'], 2)[0].ToUpperInvariant();
+        if (word == "NONE") return new() { Test = ["NONE"] };
+        if (word != "CMD") throw new BuildException($"Dockerfile line {s.Line}: HEALTHCHECK takes CMD command or NONE");
+        string cmd = rest[3..].Trim();
+        if (cmd.Length == 0) throw new BuildException($"Dockerfile line {s.Line}: HEALTHCHECK CMD needs a command");
+        List<string> test;
+        try
+        {
+            test = cmd.StartsWith('[') && JsonSerializer.Deserialize(cmd, EngineJsonContext.Default.ListString) is { Count: > 0 } exec
+                ? ["CMD", .. exec] : ["CMD-SHELL", cmd];
+        }
+        catch (JsonException) { test = ["CMD-SHELL", cmd]; }
+        long? Duration(string flag)
+        {
+            if (!s.Flags.TryGetValue(flag, out var v)) return null;
+            if (!ContainerService.TryParseGoDuration(v, out var d) || d < TimeSpan.Zero)
+                throw new BuildException($"Dockerfile line {s.Line}: HEALTHCHECK --{flag}={v}: not a duration (30s, 1m30s)");
+            return d.Ticks * 100;
+        }
+        int? retries = null;
+        if (s.Flags.TryGetValue("retries", out var r))
+            retries = int.TryParse(r, out var n) && n >= 0 ? n : throw new BuildException($"Dockerfile line {s.Line}: HEALTHCHECK --retries={r}: not a count");
+        foreach (var f in s.Flags.Keys)
+            if (f is not ("interval" or "timeout" or "start-period" or "start-interval" or "retries"))
+                throw new BuildException($"Dockerfile line {s.Line}: HEALTHCHECK has no flag --{f}");
+        return new() { Test = test, Interval = Duration("interval"), Timeout = Duration("timeout"), StartPeriod = Duration("start-period"), StartInterval = Duration("start-interval"), Retries = retries };
     }
 
     private void ApplyChange(Instruction s, string change)
@@ -206,6 +253,17 @@ public sealed class Builder(ContainerService cs, Action<string> say)
             }
         }
         say($" ---> {Short(_image)}\n");
+        await RunTriggers(s, req, meta);
+    }
+
+    /// <summary>The base image's ONBUILD triggers, run right after its FROM (and not passed on further).</summary>
+    private async Task RunTriggers(Instruction from, BuildRequest req, Dictionary<string, string> meta)
+    {
+        if (_config.OnBuild is not { Count: > 0 } triggers) return;
+        _config.OnBuild = null;
+        _configDirty = true;
+        say($"# Executing {triggers.Count} build trigger{(triggers.Count == 1 ? "" : "s")}\n");
+        foreach (var t in triggers) await RunStep(Dockerfile.ParseInstruction(from.Line, t), req, meta);
     }
 
     /// <summary>A FROM after the first: the stage so far becomes an image others can name, and a new one begins.</summary>

@@ -72,7 +72,8 @@ public static class Dockerfile
         return result;
     }
 
-    private static Instruction ParseInstruction(int line, string text)
+    /// <summary>One instruction on its own (an ONBUILD trigger).</summary>
+    public static Instruction ParseInstruction(int line, string text)
     {
         int sp = 0;
         while (sp < text.Length && !char.IsWhiteSpace(text[sp])) sp++;

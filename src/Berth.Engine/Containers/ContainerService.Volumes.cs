@@ -178,7 +178,7 @@ public sealed partial class ContainerService
         throw EngineException.BadRequest($"invalid filter 'until={s}': not a duration, a unix timestamp or a date");
     }
 
-    private static bool TryParseGoDuration(string s, out TimeSpan d)
+    internal static bool TryParseGoDuration(string s, out TimeSpan d)
     {
         d = TimeSpan.Zero;
         int i = 0;

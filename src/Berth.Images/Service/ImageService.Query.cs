@@ -109,6 +109,17 @@ public sealed partial class ImageService
         w.WriteBoolean("Tty", false); w.WriteBoolean("OpenStdin", false); w.WriteBoolean("StdinOnce", false);
         WriteStrings(w, "Env", c.Env);
         WriteStrings(w, "Cmd", c.Cmd);
+        if (c.Healthcheck is { } hc)
+        {
+            w.WriteStartObject("Healthcheck");
+            WriteStrings(w, "Test", hc.Test);
+            if (hc.Interval is { } i) w.WriteNumber("Interval", i);
+            if (hc.Timeout is { } t) w.WriteNumber("Timeout", t);
+            if (hc.StartPeriod is { } sp) w.WriteNumber("StartPeriod", sp);
+            if (hc.StartInterval is { } si) w.WriteNumber("StartInterval", si);
+            if (hc.Retries is { } r) w.WriteNumber("Retries", r);
+            w.WriteEndObject();
+        }
         if (c.ArgsEscaped is { } ae) w.WriteBoolean("ArgsEscaped", ae);
         w.WriteString("Image", "");
         w.WritePropertyName("Volumes");
@@ -125,6 +136,7 @@ public sealed partial class ImageService
         }
         else w.WriteNullValue();
         if (c.StopSignal is not null) w.WriteString("StopSignal", c.StopSignal);
+        if (c.Shell is { Count: > 0 }) WriteStrings(w, "Shell", c.Shell);
         w.WriteEndObject();
         w.WriteString("Architecture", cfg.Architecture);
         if (cfg.Variant is not null) w.WriteString("Variant", cfg.Variant);
