@@ -38,7 +38,7 @@ internal static class BuildEndpoint
             Directory.CreateDirectory(context);
             try
             {
-                await UnpackContext(ctx.Request.Body, context);
+                await UnpackContext(ctx, context);
                 ctx.Response.ContentType = "application/json";
                 var messages = Channel.CreateUnbounded<string>();
                 var build = Task.Run(async () =>
@@ -80,17 +80,19 @@ internal static class BuildEndpoint
     private static string Message(string key, string text) =>
         ImageJson.Write(w => { w.WriteStartObject(); w.WriteString(key, text); w.WriteEndObject(); }) + "\r\n";
 
-    /// <summary>The context tar (plain or gzip) unpacked into <paramref name="dir"/>: no entry lands outside it.</summary>
-    private static async Task UnpackContext(Stream body, string dir)
+    /// <summary>The context tar (plain or gzip) unpacked into <paramref name="dir"/> as it arrives: no entry lands outside it.</summary>
+    private static async Task UnpackContext(HttpContext ctx, string dir)
     {
-        var buffered = new MemoryStream();
-        await body.CopyToAsync(buffered);
-        buffered.Position = 0;
-        Stream tar = buffered;
-        if (buffered.Length >= 2 && buffered.GetBuffer()[0] == 0x1f && buffered.GetBuffer()[1] == 0x8b)
-            tar = new System.IO.Compression.GZipStream(buffered, System.IO.Compression.CompressionMode.Decompress);
+        if (ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpBodyControlFeature>() is { } f) f.AllowSynchronousIO = true;
+        var body = ctx.Request.Body;
+        var head = new byte[2];
+        int n = 0, k;
+        while (n < 2 && (k = await body.ReadAsync(head.AsMemory(n))) > 0) n += k;
+        Stream tar = new Berth.Engine.Store.ConcatenatedStream(new MemoryStream(head, 0, n), new BufferedStream(body, 128 * 1024));
+        if (n == 2 && head[0] == 0x1f && head[1] == 0x8b) tar = new System.IO.Compression.GZipStream(tar, System.IO.Compression.CompressionMode.Decompress);
         try { await Task.Run(() => new LayerExtractor(dir, WhiteoutMode.None).Extract(tar)); }
         catch (ImageException e) { throw EngineException.BadRequest($"the build context is not a valid tar archive: {e.Message}"); }
+        catch (InvalidDataException e) { throw EngineException.BadRequest($"the build context is not a valid gzip stream: {e.Message}"); }
     }
 
     private static Dictionary<string, string?> JsonMap(string? json, string what)

@@ -260,7 +260,7 @@ public sealed partial class ContainerService
         while (n < first.Length && (k = body.Read(first, n, first.Length - n)) > 0) n += k;
         if (n == 0) return Stream.Null;
         if (n < first.Length || !IsTarHeader(first)) throw EngineException.BadRequest("the request body is not a tar archive");
-        return new ConcatenatedStream(new MemoryStream(first), body);
+        return new Berth.Engine.Store.ConcatenatedStream(new MemoryStream(first), body);
     }
 
     private static bool IsTarHeader(byte[] h)
@@ -273,21 +273,6 @@ public sealed partial class ContainerService
         long sum = 0;
         for (int j = 0; j < 512; j++) sum += j is >= 148 and < 156 ? ' ' : h[j];
         return stored == sum;
-    }
-
-    private sealed class ConcatenatedStream(Stream first, Stream second) : Berth.Images.Content.ForwardOnlyReadStream
-    {
-        private bool _firstDone;
-        public override int Read(Span<byte> buffer)
-        {
-            if (!_firstDone)
-            {
-                int n = first.Read(buffer);
-                if (n > 0) return n;
-                _firstDone = true;
-            }
-            return second.Read(buffer);
-        }
     }
 
     /// <summary>GET /containers/{id}/export: the container's root filesystem as a tar (its volumes left out, as docker's).</summary>
