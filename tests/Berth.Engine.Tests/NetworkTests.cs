@@ -94,6 +94,25 @@ public sealed class NetworkTests(DaemonFixture d) : IDisposable
     }
 
     [Fact]
+    public void The_embedded_dns_server_answers_for_running_peers_only()
+    {
+        string net = Name("n"), db = Name();
+        Ok(d.Docker("network", "create", net));
+        Ok(d.Docker("run", "-d", "--name", db, "--network", net, "--network-alias", "database", "busybox", "sleep", "1000"));
+        string ip = d.Docker("inspect", db, "--format", $"{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}").Stdout.Trim();
+        var asked = d.Docker("run", "--rm", "--network", net, "busybox", "sh", "-c", $"cat /etc/resolv.conf; nslookup {db}; nslookup database");
+        Ok(asked);
+        Assert.StartsWith("nameserver 127.0.0.11\noptions ndots:0\n", asked.Stdout);
+        Assert.Equal(2, asked.Stdout.Split('\n').Count(l => l == $"Address: {ip}"));
+        Assert.NotEqual(0, d.Docker("run", "--rm", "--network", net, "busybox", "nslookup", "no-such-peer-" + db).Code);
+
+        Ok(d.Docker("stop", "-t", "0", db));
+        var gone = d.Docker("run", "--rm", "--network", net, "busybox", "nslookup", "database");
+        Assert.NotEqual(0, gone.Code);
+        Assert.DoesNotContain($"Address: {ip}", gone.Stdout);
+    }
+
+    [Fact]
     public void A_running_container_is_connected_and_disconnected_and_peers_see_its_alias()
     {
         string net = Name("n"), srv = Name();

@@ -19,6 +19,8 @@ public sealed class Container
     public CancellationTokenSource? Monitor { get; set; }
     /// <summary>The listeners of its published ports while it runs.</summary>
     public List<Berth.Engine.Networks.PortProxy>? Proxies { get; set; }
+    /// <summary>Its embedded DNS server (127.0.0.11) while it runs on a user network.</summary>
+    public Berth.Engine.Networks.EmbeddedDns? Dns { get; set; }
     /// <summary>docker's create warnings (answered once, not kept).</summary>
     public List<string> CreateWarnings { get; set; } = [];
     /// <summary>The pending automatic restart (its back-off wait); cancelled by stop, kill and remove.</summary>

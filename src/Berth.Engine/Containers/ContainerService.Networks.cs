@@ -162,14 +162,52 @@ public sealed partial class ContainerService
         }
         // Its own /etc/hosts, with the peers running now, is there before its process starts.
         lock (_hostsLock) RewriteInPlace(c.R.HostsPath, HostsWithPeers(c.R));
+        StartDns(c, ns);
         return ns;
     }
 
     /// <summary>After the exit: the host ends of the pairs go now (a namespace's end is asynchronous) and so does the namespace.</summary>
     private void UnwireNetworks(Container c)
     {
+        c.Dns?.Dispose();
+        c.Dns = null;
         foreach (var id in c.R.Endpoints?.Keys ?? Enumerable.Empty<string>()) Unplug(c.Id, id);
         NetNamespace.Delete(NetnsPath(c.Id));
+    }
+
+    /// <summary>The embedded DNS server in the container's namespace (its resolv.conf names 127.0.0.11).</summary>
+    private void StartDns(Container c, string netns)
+    {
+        c.Dns?.Dispose();
+        try { c.Dns = EmbeddedDns.Start(netns, name => PeerAddresses(c, name)); }
+        catch (Exception e) when (e is Berth.Linux.LinuxException or System.Net.Sockets.SocketException)
+        {
+            c.Dns = null;
+            Console.Error.WriteLine($"berthd: {c.ShortId}: no embedded DNS server: {e.Message}"); // /etc/hosts still names the peers
+        }
+    }
+
+    /// <summary>After a daemon restart: the DNS server of a running container on user networks, again.</summary>
+    private void RestoreDns(Container c)
+    {
+        if (c.R.Endpoints is { Count: > 0 } && File.Exists(NetnsPath(c.Id))) StartDns(c, NetnsPath(c.Id));
+    }
+
+    /// <summary>The addresses a name has for <paramref name="asking"/>: running peers on a network it is on, by name, alias or short id.</summary>
+    private IReadOnlyList<System.Net.IPAddress> PeerAddresses(Container asking, string name)
+    {
+        var mine = asking.R.Endpoints?.Keys.ToHashSet() ?? [];
+        var result = new List<System.Net.IPAddress>();
+        foreach (var peer in _containers.Values.Where(x => x.Running))
+            foreach (var e in peer.R.Endpoints?.Values ?? Enumerable.Empty<EndpointRecord>())
+            {
+                if (!mine.Contains(e.NetworkId)) continue;
+                bool named = peer.R.Name.TrimStart('/').Equals(name, StringComparison.OrdinalIgnoreCase)
+                    || peer.Id.StartsWith(name, StringComparison.Ordinal) && name.Length >= 12
+                    || e.Aliases?.Any(a => a.Equals(name, StringComparison.OrdinalIgnoreCase)) == true;
+                if (named && System.Net.IPAddress.TryParse(e.IPAddress, out var ip) && !result.Contains(ip)) result.Add(ip);
+            }
+        return result;
     }
 
     private string NetnsOfRunning(Container c) =>

@@ -250,6 +250,8 @@ public sealed partial class ContainerService
         string resolv;
         if (r.HostConfig.Dns is { Count: > 0 } dns)
             resolv = string.Concat(dns.Select(d => $"nameserver {d}\n"));
+        else if (r.Endpoints is { Count: > 0 })
+            resolv = "nameserver 127.0.0.11\noptions ndots:0\n"; // the embedded DNS server (see ContainerService.Networks)
         else
         {
             var lines = File.Exists("/etc/resolv.conf") ? File.ReadAllLines("/etc/resolv.conf") : [];
@@ -745,6 +747,7 @@ public sealed partial class ContainerService
                 StartMonitor(c, shim);
                 StartHealthMonitor(c);
                 RestorePorts(c);
+                RestoreDns(c);
             }
             else
             {
