@@ -201,26 +201,11 @@ public sealed class BuildTests(DaemonFixture d) : IDisposable
         _images.Add(project + "_app");
         try
         {
-            var up = Compose(project, "up", "-d", "--build");
+            var up = d.Compose(_ctx, project, "up", "-d", "--build");
             Assert.True(up.Code == 0, up.Output);
             Ok(d.Docker("wait", project + "_app_1"));
             Assert.Equal("built by compose\n", d.Docker("logs", project + "_app_1").Stdout);
         }
-        finally { Compose(project, "down"); }
-    }
-
-    private (int Code, string Output) Compose(string project, params string[] args)
-    {
-        var psi = new ProcessStartInfo("docker-compose") { WorkingDirectory = _ctx, RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.Environment["DOCKER_HOST"] = d.DockerHost;
-        psi.Environment["DOCKER_CONFIG"] = Path.Combine(d.Root, "docker-config");
-        psi.ArgumentList.Add("-p");
-        psi.ArgumentList.Add(project);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        string o = p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(TimeSpan.FromSeconds(180))) { p.Kill(true); return (-1, "docker-compose timed out: " + o + err.Result); }
-        return (p.ExitCode, o + err.Result);
+        finally { d.Compose(_ctx, project, "down"); }
     }
 }

@@ -111,6 +111,22 @@ public sealed class DaemonFixture : IDisposable
 
     public (int Code, string Stdout, string Stderr) Docker(params string[] args) => DockerWithInput(null, args);
 
+    /// <summary>docker-compose -p PROJECT ARGS in <paramref name="dir"/> against this daemon: exit code and all it printed.</summary>
+    public (int Code, string Output) Compose(string dir, string project, params string[] args)
+    {
+        var psi = new ProcessStartInfo("docker-compose") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.Environment["DOCKER_HOST"] = DockerHost;
+        psi.Environment["DOCKER_CONFIG"] = Path.Combine(Root, "docker-config");
+        psi.ArgumentList.Add("-p");
+        psi.ArgumentList.Add(project);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        string o = p.StandardOutput.ReadToEnd();
+        if (!p.WaitForExit(TimeSpan.FromSeconds(180))) { p.Kill(true); return (-1, "docker-compose timed out: " + o + err.Result); }
+        return (p.ExitCode, o + err.Result);
+    }
+
     public (int Code, string Stdout, string Stderr) DockerWithInput(string? stdin, params string[] args)
     {
         var psi = new ProcessStartInfo("docker") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };

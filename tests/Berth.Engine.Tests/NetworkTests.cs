@@ -225,7 +225,7 @@ public sealed class NetworkTests(DaemonFixture d) : IDisposable
             """);
         try
         {
-            var up = Compose(dir, project, "up", "-d");
+            var up = d.Compose(dir, project, "up", "-d");
             Assert.True(up.Code == 0, up.Output);
             string netId = NetworkId(project + "_default");
             Assert.Equal(64, netId.Length);
@@ -236,26 +236,12 @@ public sealed class NetworkTests(DaemonFixture d) : IDisposable
             Assert.Contains("root:x:0:0", logs.Stdout);
             Assert.Contains("client-done", logs.Stdout);
 
-            var down = Compose(dir, project, "down");
+            var down = d.Compose(dir, project, "down");
             Assert.True(down.Code == 0, down.Output);
             Assert.NotEqual(0, d.Docker("network", "inspect", project + "_default").Code);
             Assert.Equal("", Sh($"ip -o link show br-{netId[..12]} 2>/dev/null").Trim());
             Assert.Equal("", d.Docker("ps", "-aq", "--filter", "label=com.docker.compose.project=" + project).Stdout.Trim());
         }
-        finally { Compose(dir, project, "down"); }
-    }
-
-    private (int Code, string Output) Compose(string dir, string project, params string[] args)
-    {
-        var psi = new ProcessStartInfo("docker-compose") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.Environment["DOCKER_HOST"] = d.DockerHost;
-        psi.ArgumentList.Add("-p");
-        psi.ArgumentList.Add(project);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        string o = p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(TimeSpan.FromSeconds(120))) { p.Kill(true); return (-1, "docker-compose timed out: " + o + err.Result); }
-        return (p.ExitCode, o + err.Result);
+        finally { d.Compose(dir, project, "down"); }
     }
 }

@@ -120,27 +120,8 @@ public static class Dockerfile
     /// <summary>Splits shell-form words (COPY a b /dst, EXPOSE 80 443), with quotes kept together and removed.</summary>
     public static List<string> Words(string s)
     {
-        var words = new List<string>();
-        var cur = new StringBuilder();
-        char quote = '\0';
-        bool any = false;
-        for (int i = 0; i < s.Length; i++)
-        {
-            char ch = s[i];
-            if (quote != '\0')
-            {
-                if (ch == quote) quote = '\0';
-                else if (ch == '\\' && quote == '"' && i + 1 < s.Length) cur.Append(s[++i]);
-                else cur.Append(ch);
-            }
-            else if (ch is '"' or '\'') { quote = ch; any = true; }
-            else if (ch == '\\' && i + 1 < s.Length) { cur.Append(s[++i]); any = true; }
-            else if (char.IsWhiteSpace(ch)) { if (cur.Length > 0 || any) words.Add(cur.ToString()); cur.Clear(); any = false; }
-            else { cur.Append(ch); any = true; }
-        }
-        if (quote != '\0') throw new BuildException($"unmatched quote in: {s}");
-        if (cur.Length > 0 || any) words.Add(cur.ToString());
-        return words;
+        try { return Berth.Images.Archive.ChangeInstructions.Words(s, s); }
+        catch (Berth.Images.ImageException) { throw new BuildException($"unmatched quote in: {s}"); }
     }
 
     /// <summary>$VAR, ${VAR}, ${VAR:-default} and ${VAR:+alt}; \$ stays a literal $.</summary>

@@ -95,8 +95,8 @@ public static class ChangeInstructions
 
     private static string Unquote(string s) => s.Length >= 2 && (s[0] == '"' && s[^1] == '"' || s[0] == '\'' && s[^1] == '\'') ? s[1..^1] : s;
 
-    /// <summary>Splits on blanks, with "double", 'single' quotes and backslash escapes.</summary>
-    private static List<string> Words(string s, string change)
+    /// <summary>Splits on blanks, with "double", 'single' quotes and backslash escapes (the Dockerfile builder's words too).</summary>
+    public static List<string> Words(string s, string change)
     {
         var result = new List<string>();
         var cur = new StringBuilder();
