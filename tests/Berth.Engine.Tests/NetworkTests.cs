@@ -94,6 +94,19 @@ public sealed class NetworkTests(DaemonFixture d) : IDisposable
     }
 
     [Fact]
+    public void Containers_created_side_by_side_on_a_network_get_different_addresses()
+    {
+        string net = Name("n");
+        Ok(d.Docker("network", "create", net));
+        var names = Enumerable.Range(0, 6).Select(_ => Name()).ToList();
+        var created = names.AsParallel().WithDegreeOfParallelism(6).Select(n => d.Docker("create", "--name", n, "--network", net, "busybox", "true")).ToList();
+        foreach (var c in created) Ok(c);
+        var ips = names.Select(n => d.Docker("inspect", n, "--format", $"{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}").Stdout.Trim()).ToList();
+        Assert.All(ips, ip => Assert.Matches(@"^\d+\.\d+\.\d+\.\d+$", ip));
+        Assert.Equal(6, ips.Distinct().Count());
+    }
+
+    [Fact]
     public void The_embedded_dns_server_answers_for_running_peers_only()
     {
         string net = Name("n"), db = Name();

@@ -20,6 +20,8 @@ public sealed partial class ContainerService
 {
     public NetworkStore Networks { get; }
     private readonly object _ipamLock = new();
+    // Addresses given to records that are not in _containers yet (creates run side by side, as compose's do).
+    private readonly HashSet<(string Network, string Ip, ContainerRecord Owner)> _pendingIps = [];
 
     private string NetnsPath(string id) => Path.Combine(BundleDir(id), "netns");
 
@@ -66,7 +68,9 @@ public sealed partial class ContainerService
         lock (_ipamLock)
         {
             var used = _containers.Values.Where(x => x.R != r).SelectMany(x => x.R.Endpoints?.Values ?? Enumerable.Empty<EndpointRecord>())
-                .Where(e => e.NetworkId == n.Id).Select(e => Ipv4Subnet.ToUInt(System.Net.IPAddress.Parse(e.IPAddress))).ToHashSet();
+                .Where(e => e.NetworkId == n.Id).Select(e => e.IPAddress)
+                .Concat(_pendingIps.Where(p => p.Network == n.Id && p.Owner != r).Select(p => p.Ip))
+                .Select(a => Ipv4Subnet.ToUInt(System.Net.IPAddress.Parse(a))).ToHashSet();
             uint ip;
             if (requestedIp is not null)
             {
@@ -89,8 +93,15 @@ public sealed partial class ContainerService
                 MacAddress = Ipv4Subnet.FormatMac(Ipv4Subnet.MacOf(ip)),
             };
             (r.Endpoints ??= new())[n.Id] = e;
+            if (!_containers.Values.Any(x => x.R == r)) _pendingIps.Add((n.Id, e.IPAddress, r));
             return e;
         }
+    }
+
+    /// <summary>Create is over (the record is in _containers, or the create failed): its addresses are no longer pending.</summary>
+    private void ReleasePending(ContainerRecord r)
+    {
+        lock (_ipamLock) _pendingIps.RemoveWhere(p => p.Owner == r);
     }
 
     /// <summary>Containers (other than the predefined modes) on network <paramref name="networkId"/>.</summary>

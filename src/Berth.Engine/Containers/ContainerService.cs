@@ -174,37 +174,41 @@ public sealed partial class ContainerService
         }
         var c = new Container(record) { CreateWarnings = warnings };
         string dir = ContainerDir(id);
-        lock (_nameLock)
+        try
         {
-            if (string.IsNullOrEmpty(name)) name = NewName();
-            name = "/" + name.TrimStart('/');
-            var other = _containers.Values.FirstOrDefault(x => x.R.Name == name);
-            if (other is not null)
-                throw EngineException.Conflict($"Conflict. The container name \"{name}\" is already in use by container \"{other.Id}\". You have to remove (or rename) that container to be able to reuse that name.");
-            record.Name = name;
-            try
+            lock (_nameLock)
             {
-                Directory.CreateDirectory(dir);
-                record.LogPath = hc.LogConfig.Type == "none" ? "" : Path.Combine(dir, id + "-json.log");
-                record.HostnamePath = Path.Combine(dir, "hostname");
-                record.HostsPath = Path.Combine(dir, "hosts");
-                record.ResolvConfPath = Path.Combine(dir, "resolv.conf");
-                EngineTiming.Mark(id, "create: record made");
-                WriteEtcFiles(record);
-                EngineTiming.Mark(id, "create: etc files written");
-                Images.PrepareRootfs(id, image.Id);
-                EngineTiming.Mark(id, "create: snapshot prepared");
-                Persist(c);
-                EngineTiming.Mark(id, "create: persisted");
+                if (string.IsNullOrEmpty(name)) name = NewName();
+                name = "/" + name.TrimStart('/');
+                var other = _containers.Values.FirstOrDefault(x => x.R.Name == name);
+                if (other is not null)
+                    throw EngineException.Conflict($"Conflict. The container name \"{name}\" is already in use by container \"{other.Id}\". You have to remove (or rename) that container to be able to reuse that name.");
+                record.Name = name;
+                try
+                {
+                    Directory.CreateDirectory(dir);
+                    record.LogPath = hc.LogConfig.Type == "none" ? "" : Path.Combine(dir, id + "-json.log");
+                    record.HostnamePath = Path.Combine(dir, "hostname");
+                    record.HostsPath = Path.Combine(dir, "hosts");
+                    record.ResolvConfPath = Path.Combine(dir, "resolv.conf");
+                    EngineTiming.Mark(id, "create: record made");
+                    WriteEtcFiles(record);
+                    EngineTiming.Mark(id, "create: etc files written");
+                    Images.PrepareRootfs(id, image.Id);
+                    EngineTiming.Mark(id, "create: snapshot prepared");
+                    Persist(c);
+                    EngineTiming.Mark(id, "create: persisted");
+                }
+                catch (Exception)
+                {
+                    try { Images.Snapshots.RemoveActive(id); } catch (Exception) { }
+                    try { Directory.Delete(dir, true); } catch (IOException) { }
+                    throw;
+                }
+                _containers[id] = c;
             }
-            catch (Exception)
-            {
-                try { Images.Snapshots.RemoveActive(id); } catch (Exception) { }
-                try { Directory.Delete(dir, true); } catch (IOException) { }
-                throw;
-            }
-            _containers[id] = c;
         }
+        finally { ReleasePending(record); } // its address now counts through _containers (or was never taken)
         Publish(c, "create");
         return c;
     }
