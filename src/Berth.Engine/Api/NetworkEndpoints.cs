@@ -19,7 +19,7 @@ internal static class NetworkEndpoints
             var f = Filters.Parse(ctx.Request.Query["filters"]);
             foreach (var k in f.Keys)
                 if (k is not ("name" or "id" or "label" or "driver" or "type" or "dangling")) throw EngineException.BadRequest($"invalid filter '{k}'");
-            var shown = Predefined().Concat(cs.Networks.All.Select(n => View(cs, n))).Where(v => Matches(cs, v, f)).ToList();
+            var shown = Predefined().Concat(cs.Networks.All.Select(n => View(n))).Where(v => Matches(cs, v, f)).ToList();
             return Raw(ctx, ImageJson.Write(w =>
             {
                 w.WriteStartArray();
@@ -122,13 +122,13 @@ internal static class NetworkEndpoints
     private static IEnumerable<NetworkView> Predefined() =>
         NetworkStore.Predefined.Select(n => new NetworkView(n, ContainerService.NetworkId(n), n == "none" ? "null" : n, null));
 
-    private static NetworkView View(ContainerService cs, NetworkRecord n) => new(n.Name, n.Id, n.Driver, n);
+    private static NetworkView View(NetworkRecord n) => new(n.Name, n.Id, n.Driver, n);
 
     private static NetworkView Find(ContainerService cs, string nameOrId)
     {
         var pre = Predefined().FirstOrDefault(v => v.Name == nameOrId || v.Id == nameOrId);
         if (pre is not null) return pre;
-        if (cs.Networks.Find(nameOrId) is { } n) return View(cs, n);
+        if (cs.Networks.Find(nameOrId) is { } n) return View(n);
         pre = nameOrId.Length > 0 ? Predefined().FirstOrDefault(v => v.Id.StartsWith(nameOrId, StringComparison.Ordinal)) : null;
         return pre ?? throw EngineException.NotFound($"network {nameOrId} not found");
     }

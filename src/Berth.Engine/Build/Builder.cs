@@ -207,7 +207,7 @@ public sealed class Builder(ContainerService cs, Action<string> say)
 
     private void ApplyChange(Instruction s, string change)
     {
-        if (_image is null && !_started) throw new BuildException($"Dockerfile line {s.Line}: {s.Keyword} before FROM");
+        RequireImage(s);
         try { ChangeInstructions.Apply(_config, change); }
         catch (ImageException e) { throw new BuildException($"Dockerfile line {s.Line}: {e.Message.Replace("--change", s.Keyword)}"); }
         _configDirty = true;
@@ -291,6 +291,14 @@ public sealed class Builder(ContainerService cs, Action<string> say)
 
     private string ConfigHistory() => "/bin/sh -c #(nop) " + (_pendingHistory.Count > 0 ? string.Join(" ; ", _pendingHistory) : "FROM scratch");
 
+    /// <summary>The step container's upper layer as the next image, with the builder's config.</summary>
+    private void CommitStep(Container c, string createdBy)
+    {
+        string upper = _images.Snapshots.MountsOf(c.Id).UpperDir!;
+        Commit(w => ContainerService.WriteDiffLayer(upper, w), createdBy);
+        say($" ---> {Short(_image!)}\n");
+    }
+
     private void Commit(Action<Stream>? layer, string createdBy)
     {
         _pendingHistory.Clear();
@@ -341,9 +349,7 @@ public sealed class Builder(ContainerService cs, Action<string> say)
             Relay(c.R.LogPath, pos);
             int code = await exited;
             if (code != 0) throw new BuildException($"The command '{string.Join(' ', cmd)}' returned a non-zero code: {code}");
-            string upper = _images.Snapshots.MountsOf(c.Id).UpperDir!;
-            Commit(w => ContainerService.WriteDiffLayer(upper, w), s.Json ? JsonSerializer.Serialize(cmd, EngineJsonContext.Default.ListString) : string.Join(' ', cmd));
-            say($" ---> {Short(_image!)}\n");
+            CommitStep(c, s.Json ? JsonSerializer.Serialize(cmd, EngineJsonContext.Default.ListString) : string.Join(' ', cmd));
         }
         finally { await cs.RemoveAsync(c, force: true, volumes: true); }
     }
@@ -453,9 +459,7 @@ public sealed class Builder(ContainerService cs, Action<string> say)
                     finally { File.Delete(tar); }
                 }
             }
-            string upper = _images.Snapshots.MountsOf(c.Id).UpperDir!;
-            Commit(w => ContainerService.WriteDiffLayer(upper, w), $"/bin/sh -c #(nop) {s.Keyword} {string.Join(' ', words)}");
-            say($" ---> {Short(_image!)}\n");
+            CommitStep(c, $"/bin/sh -c #(nop) {s.Keyword} {string.Join(' ', words)}");
         }
         finally { await cs.RemoveAsync(c, force: true, volumes: true); }
     }
